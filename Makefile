@@ -1,0 +1,49 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
+APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -y -q
+
+.PHONY: demo test check lint typecheck pytest bench soak schemas clean
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  echo "python3-venv is missing; installing it (Debian/Ubuntu)"; \
+	  $(APT) update -qq && $(APT) install python3-venv && $(PYTHON) -m venv $(VENV); }
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+# The tests run a real Mosquitto; install Debian's package when it is missing.
+mosquitto:
+	@command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || { \
+	  echo "installing the mosquitto Debian package for the tests"; \
+	  $(APT) install mosquitto >/dev/null 2>&1 || { $(APT) update -qq && $(APT) install mosquitto; }; }
+
+demo: $(VENV)/.installed
+	$(PY) -m tests.hardware_sim.ward $(DEMO_ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+pytest: $(VENV)/.installed mosquitto
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+check: lint typecheck
+
+bench: $(VENV)/.installed mosquitto
+	$(PY) -m bench
+
+schemas: $(VENV)/.installed
+	$(PY) -m gateway.schemas
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis demo-data bench-data

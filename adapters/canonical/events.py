@@ -1,0 +1,131 @@
+"""Canonical events: the one vocabulary every layer above the codecs shares.
+
+Each event has a ``kind`` literal so a payload is self-describing and the envelope's payload is a
+discriminated union. Adding an optional field is a minor schema change; anything else is major
+(see docs/adr/0003-envelope-and-versioning.md).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from adapters.canonical.codes import (
+    CodedValue,
+    DeviceIdentity,
+    Observation,
+    PatientRef,
+    ResultStatus,
+)
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LabResult(_Event):
+    """All results of one specimen from one message."""
+
+    kind: Literal["lab_result"] = "lab_result"
+    specimen_id: str | None
+    patient: PatientRef | None = None
+    ordered_tests: list[CodedValue] = Field(default_factory=list)
+    observations: list[Observation]
+    analyzer: DeviceIdentity | None = None
+    status: ResultStatus = ResultStatus.UNKNOWN
+    collected_at: datetime | None = None
+    resulted_at: datetime | None = None
+    comments: list[str] = Field(default_factory=list)
+
+
+class VitalSigns(_Event):
+    """Numerics from a bedside monitor at one measurement time."""
+
+    kind: Literal["vital_signs"] = "vital_signs"
+    patient: PatientRef | None = None
+    bed: str | None = None
+    measured_at: datetime | None = None
+    observations: list[Observation]
+
+
+class AlarmPriority(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class AlarmState(StrEnum):
+    START = "start"
+    CONTINUE = "continue"
+    END = "end"
+
+
+class Alarm(_Event):
+    """An alarm: always forwarded on the alarm lane, never thinned."""
+
+    kind: Literal["alarm"] = "alarm"
+    priority: AlarmPriority
+    state: AlarmState
+    text: str
+    source: CodedValue | None = Field(default=None, description="the metric that alarmed")
+    value: float | str | None = None
+    limit: float | str | None = None
+    unit: str | None = None
+    patient: PatientRef | None = None
+    bed: str | None = None
+    raised_at: datetime | None = None
+
+
+class IdentificationSource(StrEnum):
+    BARCODE = "barcode"
+    CARD = "card"
+
+
+class Identification(_Event):
+    """A scan: specimen label, GS1 code, CCCD/BHYT QR or a card read."""
+
+    kind: Literal["identification"] = "identification"
+    source: IdentificationSource
+    symbology: str | None = Field(default=None, description="e.g. code128, gs1, cccd-qr")
+    data: str
+    fields: dict[str, str] = Field(default_factory=dict, description="decoded parts")
+    person: PatientRef | None = None
+
+
+class EnvironmentReading(_Event):
+    """A ward-equipment reading (fridge temperature, gas pressure)."""
+
+    kind: Literal["environment_reading"] = "environment_reading"
+    quantity: CodedValue
+    value: float | int | bool
+    unit: str | None = None
+    location: str | None = None
+    measured_at: datetime | None = None
+    in_alarm: bool = False
+
+
+class DeviceState(StrEnum):
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    ERROR = "error"
+    DISABLED = "disabled"
+
+
+class DeviceStatus(_Event):
+    """A device's state as the gateway sees it (published retained per device)."""
+
+    kind: Literal["device_status"] = "device_status"
+    state: DeviceState
+    detail: str | None = None
+    last_message_at: datetime | None = None
+    messages_total: int = 0
+    errors_total: int = 0
+
+
+CanonicalEvent = Annotated[
+    LabResult | VitalSigns | Alarm | Identification | EnvironmentReading | DeviceStatus,
+    Field(discriminator="kind"),
+]
