@@ -1,0 +1,246 @@
+"""The reference central consumer: subscribe, validate, de-duplicate, write JSON lines, ack.
+
+Ops use it to watch a ward; tests use it as the receiving side. It PUBACKs a message only after
+its line is written (paho's manual ack) and, with ``--ack``, confirms envelope ids on the
+gateway's ack topic so the gateway may consider them delivered end to end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import paho.mqtt.client as mqtt
+from jsonschema import Draft202012Validator
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from gateway.schemas import load_envelope_schema
+from gateway.topics import KIND_SEGMENTS
+
+log = logging.getLogger("wardlink.consume")
+
+_ACK_BATCH = 500
+_ACK_PERIOD_S = 0.05
+
+
+@dataclass(frozen=True)
+class ConsumeOptions:
+    host: str
+    port: int
+    topic_root: str = "wardlink"
+    gateway_filter: str = "+/+/+"  # site/ward/gateway, MQTT wildcards allowed
+    client_id: str = "wardlink-consumer"
+    protocol: int = mqtt.MQTTv5
+    persistent: bool = True
+    send_acks: bool = False
+    output: Path | None = None
+    pretty: bool = False
+    username: str | None = None
+    password: str | None = None
+
+
+@dataclass
+class Tally:
+    """What the consumer saw; duplicates and gaps are reported, never hidden."""
+
+    received: int = 0
+    unique: int = 0
+    duplicates: int = 0
+    invalid: int = 0
+    digest_mismatches: int = 0
+    last_seq: dict[str, int] = field(default_factory=dict)
+    gaps: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "unique": self.unique,
+            "duplicates": self.duplicates,
+            "invalid": self.invalid,
+            "digest_mismatches": self.digest_mismatches,
+            "sequence_gaps": dict(self.gaps),
+        }
+
+
+class Consumer:
+    def __init__(self, options: ConsumeOptions, out: IO[str]) -> None:
+        self.options = options
+        self.tally = Tally()
+        self._out = out
+        self._seen: set[str] = set()
+        self._validator = Draft202012Validator(load_envelope_schema())
+        self._pending_acks: dict[str, list[str]] = {}
+        self._last_ack_flush = time.monotonic()
+        self._lock = threading.Lock()
+        self._client = self._make_client()
+
+    def _make_client(self) -> mqtt.Client:
+        opts = self.options
+        v5 = opts.protocol == mqtt.MQTTv5
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=opts.client_id,
+            protocol=opts.protocol,
+            clean_session=None if v5 else not opts.persistent,
+            manual_ack=True,
+        )
+        if opts.username:
+            client.username_pw_set(opts.username, opts.password)
+        client.max_inflight_messages_set(1000)
+        client.on_connect = self._on_connect
+        client.on_message = self._on_message
+        return client
+
+    def subscriptions(self) -> list[str]:
+        base = f"{self.options.topic_root}/{self.options.gateway_filter}"
+        return [f"{base}/{segment}/+" for segment in KIND_SEGMENTS.values()]
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any = None) -> None:
+        if rc.is_failure:
+            log.error("broker refused the connection: %s", rc)
+            return
+        client.subscribe([(topic, 1) for topic in self.subscriptions()])
+        log.info("consuming %s", ", ".join(self.subscriptions()))
+
+    def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+        self.handle(message.topic, message.payload, _digest_property(message))
+        client.ack(message.mid, message.qos)
+        self._maybe_flush_acks()
+
+    def handle(self, topic: str, payload: bytes, digest_hex: str | None) -> None:
+        tally = self.tally
+        tally.received += 1
+        if digest_hex is not None and hashlib.sha256(payload).hexdigest() != digest_hex:
+            tally.digest_mismatches += 1
+            log.error("digest mismatch on %s: dropped, the gateway will re-send", topic)
+            return
+        try:
+            envelope = json.loads(payload)
+            errors = sorted(self._validator.iter_errors(envelope), key=lambda e: e.path)
+        except ValueError as exc:
+            errors, envelope = [exc], None
+        if errors or not isinstance(envelope, dict):
+            tally.invalid += 1
+            log.error("invalid envelope on %s: %s", topic, errors[0] if errors else "not an object")
+            return
+        envelope_id = envelope["id"]
+        self._queue_ack(topic, envelope_id)
+        if envelope_id in self._seen:
+            tally.duplicates += 1
+            return
+        self._seen.add(envelope_id)
+        tally.unique += 1
+        self._track_sequence(envelope)
+        line = _pretty(envelope) if self.options.pretty else json.dumps(envelope, ensure_ascii=False)
+        self._out.write(line + "\n")
+        self._out.flush()
+
+    def _track_sequence(self, envelope: dict[str, Any]) -> None:
+        key = f"{envelope['gateway_id']}/{envelope['device_id']}"
+        seq = envelope["seq"]
+        last = self.tally.last_seq.get(key)
+        if last is not None and seq > last + 1:
+            self.tally.gaps[key] = self.tally.gaps.get(key, 0) + (seq - last - 1)
+        if last is None or seq > last:
+            self.tally.last_seq[key] = seq
+
+    def _queue_ack(self, topic: str, envelope_id: str) -> None:
+        if not self.options.send_acks:
+            return
+        base = topic.rsplit("/", 2)[0]
+        with self._lock:
+            self._pending_acks.setdefault(f"{base}/ack", []).append(envelope_id)
+
+    def _maybe_flush_acks(self, *, force: bool = False) -> None:
+        if not self.options.send_acks:
+            return
+        with self._lock:
+            due = force or time.monotonic() - self._last_ack_flush >= _ACK_PERIOD_S
+            if not due and sum(map(len, self._pending_acks.values())) < _ACK_BATCH:
+                return
+            pending, self._pending_acks = self._pending_acks, {}
+            self._last_ack_flush = time.monotonic()
+        for ack_topic, ids in pending.items():
+            self._client.publish(ack_topic, json.dumps({"ids": ids}), qos=1)
+
+    def run(self, should_stop: Callable[[], bool]) -> None:
+        opts = self.options
+        props = None
+        if opts.protocol == mqtt.MQTTv5 and opts.persistent:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = 7 * 86400
+        self._client.connect(
+            opts.host, opts.port, keepalive=30,
+            clean_start=not opts.persistent if opts.protocol == mqtt.MQTTv5 else 3,
+            properties=props,
+        )
+        self._client.loop_start()
+        try:
+            while not should_stop():
+                time.sleep(_ACK_PERIOD_S)
+                self._maybe_flush_acks(force=True)
+        finally:
+            self._maybe_flush_acks(force=True)
+            self._client.disconnect()
+            self._client.loop_stop()
+
+
+def _digest_property(message: mqtt.MQTTMessage) -> str | None:
+    props = getattr(message, "properties", None)
+    for key, value in getattr(props, "UserProperty", None) or []:
+        if key == "wardlink-sha256":
+            return str(value)
+    return None
+
+
+def _pretty(envelope: dict[str, Any]) -> str:
+    """One human line per event: codes and values, never patient names."""
+    payload = envelope["payload"]
+    head = f"{envelope['received_at'][11:23]} {envelope['device_id']:<16} #{envelope['seq']:<5}"
+    kind = payload["kind"]
+    if kind in ("lab_result", "vital_signs"):
+        parts = [
+            f"{(o.get('code') or o['local_code'])['code']}={o.get('value')}{o.get('unit') or ''}"
+            for o in payload["observations"]
+        ]
+        return f"{head} {kind:<14} " + " ".join(parts)
+    if kind == "identification":
+        fields = ",".join(sorted(payload.get("fields", {})))
+        return f"{head} {kind:<14} {payload.get('symbology') or 'barcode'} [{fields}]"
+    if kind == "alarm":
+        return f"{head} {kind:<14} {payload['priority']} {payload['state']} {payload['text']}"
+    return f"{head} {kind}"
+
+
+def run_consumer(options: ConsumeOptions, *, count: int | None, duration_s: float | None) -> int:
+    """Consume until SIGINT/SIGTERM, ``count`` unique envelopes or ``duration_s``; print a summary."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    deadline = None if duration_s is None else time.monotonic() + duration_s
+    out = options.output.open("a", encoding="utf-8") if options.output else sys.stdout
+    consumer = Consumer(options, out)
+
+    def should_stop() -> bool:
+        if count is not None and consumer.tally.unique >= count:
+            return True
+        return stop.is_set() or (deadline is not None and time.monotonic() > deadline)
+
+    try:
+        consumer.run(should_stop)
+    finally:
+        if options.output:
+            out.close()
+    print(json.dumps({"summary": consumer.tally.summary()}), file=sys.stderr, flush=True)
+    return 0

@@ -1,0 +1,212 @@
+"""The composition root: store, pipeline, forwarder, control surface and device runners.
+
+Shutdown on SIGTERM/SIGINT: stop intake (cancel runners, close the pipeline), let queued commits
+finish, drain in-flight publishes, publish the retained ``offline`` status, disconnect, close the
+store. A device runner that crashes is restarted with backoff; only config errors stop the gateway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from edge_store import AsyncOutbox, Durability, Outbox
+from gateway.forwarder import Forwarder, ForwarderConfig
+from gateway.http import ControlServer, Readiness
+from gateway.intake import Intake
+from gateway.metrics import Metrics
+from gateway.pipeline import DeviceInfo, Pipeline
+from gateway.registry import DEVICE_KINDS, resolve
+from gateway.settings import Settings
+from gateway.status import StatusBoard
+from gateway.topics import Topics
+
+log = logging.getLogger("wardlink.daemon")
+
+_STATS_PERIOD_S = 2.0
+_PRUNE_PERIOD_S = 600.0
+
+
+@dataclass(frozen=True)
+class RunnerDevice:
+    """What a device runner gets: the inventory entry with its options validated by its kind."""
+
+    id: str
+    kind: str
+    connection: str
+    dialect: str
+    encoding: str
+    options: Any
+
+
+def open_outbox(settings: Settings) -> Outbox:
+    store = settings.store
+    Path(store.path).parent.mkdir(parents=True, exist_ok=True)
+    return Outbox(
+        Path(store.path),
+        durability=Durability(store.durability),
+        quota_bytes=store.quota_mb * 1024 * 1024,
+        min_free_bytes=store.min_free_mb * 1024 * 1024,
+        retention_s=store.retention_hours * 3600,
+        end_to_end=settings.mqtt.end_to_end_ack,
+    )
+
+
+def forwarder_config(settings: Settings) -> ForwarderConfig:
+    mqtt = settings.mqtt
+    tls = None
+    if mqtt.tls:
+        tls = ssl.create_default_context(cafile=mqtt.ca_file)
+        if mqtt.cert_file:
+            tls.load_cert_chain(mqtt.cert_file, mqtt.key_file)
+    return ForwarderConfig(
+        host=mqtt.host,
+        port=mqtt.port,
+        client_id=mqtt.effective_client_id(settings.gateway.id),
+        protocol=mqtt.protocol,
+        username=mqtt.username,
+        password=mqtt.resolved_password(),
+        tls=tls,
+        keepalive_s=mqtt.keepalive_s,
+        window=mqtt.inflight_window,
+        end_to_end=mqtt.end_to_end_ack,
+        resend_unacked_after_s=mqtt.resend_unacked_after_s,
+        reconnect_min_s=mqtt.reconnect_min_s,
+        reconnect_max_s=mqtt.reconnect_max_s,
+    )
+
+
+class Gateway:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.status = StatusBoard(self.metrics)
+        self.topics = Topics(
+            settings.mqtt.topic_root, settings.gateway.site, settings.gateway.ward,
+            settings.gateway.id,
+        )
+        self._stop = asyncio.Event()
+        self._used_bytes = 0
+        self._quota_bytes = settings.store.quota_mb * 1024 * 1024
+        devices = [d for d in settings.devices if d.enabled]
+        self._devices = devices
+        self.outbox = AsyncOutbox(open_outbox(settings), max_batch=settings.store.max_batch,
+                                  on_commit=self._observe_commit)
+        self.forwarder = Forwarder(forwarder_config(settings), self.topics, self.outbox,
+                                   self.metrics, self.status)
+        self.pipeline = Pipeline(
+            topics=self.topics, outbox=self.outbox, metrics=self.metrics, status=self.status,
+            devices={d.id: DeviceInfo(kind=d.kind, encoding=d.encoding) for d in settings.devices},
+            on_committed=self.forwarder.notify,
+        )
+        host, _, port = settings.http.listen.rpartition(":")
+        self.control = ControlServer(host, int(port), self.metrics.registry, self.readiness)
+        for device in settings.devices:
+            self.status.add_device(device.id, enabled=device.enabled)
+        self.metrics.outbox_quota.set(self._quota_bytes)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def readiness(self) -> Readiness:
+        checks = {"store": "ok", "broker": "connected"}
+        full = self.pipeline.refusing
+        if full:
+            checks["store"] = "full: new events are refused"
+        if not self.forwarder.connected:
+            share = self._used_bytes / self._quota_bytes if self._quota_bytes else 0.0
+            checks["broker"] = f"disconnected; buffering, {share:.0%} of quota used"
+        return Readiness(ready=not full, checks=checks)
+
+    def _observe_commit(self, batch_size: int, seconds: float) -> None:
+        self.metrics.commit_latency.observe(seconds)
+        self.metrics.commit_batch.observe(batch_size)
+
+    async def run(self) -> None:
+        await self.pipeline.start()
+        await self.control.start()
+        forwarder = asyncio.create_task(self.forwarder.run(), name="forwarder")
+        housekeeping = asyncio.create_task(self._housekeeping(), name="housekeeping")
+        runners = [
+            asyncio.create_task(self._supervise(d), name=f"device:{d.id}") for d in self._devices
+        ]
+        log.info("gateway %s up: %d devices, store %s", self.topics.base, len(runners),
+                 self.settings.store.path)
+        try:
+            await self._stop.wait()
+        finally:
+            log.info("shutting down: stopping intake, flushing, disconnecting")
+            for task in runners:
+                task.cancel()
+            await asyncio.gather(*runners, return_exceptions=True)
+            self.pipeline.close()
+            self.forwarder.stop()
+            await asyncio.gather(forwarder, return_exceptions=True)
+            housekeeping.cancel()
+            await asyncio.gather(housekeeping, return_exceptions=True)
+            await self.outbox.close()
+            await self.control.close()
+            log.info("gateway stopped cleanly")
+
+    async def _supervise(self, device: Any) -> None:
+        spec = DEVICE_KINDS[device.kind]
+        options_model: type[BaseModel] = resolve(spec.options_model)
+        runner: Callable[[RunnerDevice, Intake], Awaitable[None]] = resolve(spec.runner)
+        runner_device = RunnerDevice(
+            id=device.id, kind=device.kind, connection=device.connection, dialect=device.dialect,
+            encoding=device.encoding, options=options_model.model_validate(device.options or {}),
+        )
+        attempt = 0
+        while True:
+            try:
+                await runner(runner_device, self.pipeline)
+                return
+            except Exception as exc:
+                from adapters.canonical.events import DeviceState  # noqa: PLC0415
+
+                log.exception("device %s runner failed; restarting", device.id)
+                self.status.report_state(device.id, DeviceState.ERROR, f"runner failed: {exc}")
+                attempt = min(attempt + 1, 8)
+                await asyncio.sleep(random.uniform(0.5, 1.0) * 2**attempt / 4)
+
+    async def _housekeeping(self) -> None:
+        since_prune = _PRUNE_PERIOD_S
+        while True:
+            stats = await self.outbox.stats()
+            self._used_bytes = stats.used_bytes
+            self.metrics.outbox_pending.set(sum(stats.pending.values()))
+            self.metrics.outbox_unacked.set(stats.sent if self.settings.mqtt.end_to_end_ack else 0)
+            self.metrics.outbox_oldest.set(stats.oldest_pending_age_s or 0.0)
+            self.metrics.outbox_bytes.set(stats.used_bytes)
+            self.metrics.store_full.set(self.pipeline.refusing)
+            if since_prune >= _PRUNE_PERIOD_S:
+                pruned = await self.outbox.prune()
+                if pruned:
+                    log.info("pruned %d delivered envelopes past retention", pruned)
+                since_prune = 0.0
+            await asyncio.sleep(_STATS_PERIOD_S)
+            since_prune += _STATS_PERIOD_S
+
+
+async def run_gateway(settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT."""
+    gateway = Gateway(settings)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, gateway.stop)
+    try:
+        await gateway.run()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(sig)

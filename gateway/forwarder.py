@@ -1,0 +1,379 @@
+"""The MQTT forwarder: outbox lanes → broker, alarm lane first, nothing marked before PUBACK.
+
+aiomqtt (on paho-mqtt 2) owns the connection, the will and subscriptions. Envelopes are published
+through aiomqtt's paho client directly, with our own PUBACK callback, because aiomqtt discards the
+MQTT 5 reason code and awaits one asyncio.Event per publish (docs/adr/0004-aiomqtt-pin.md).
+
+Rows stay ``pending`` in the store until the broker confirms them; a reason code >= 0x80 is a
+refusal: the row stays pending, is counted and retried later. A connection lost with rows in
+flight re-reads them from the store on reconnect (at-least-once; consumers dedupe by id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import random
+import ssl
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import aiomqtt
+import paho.mqtt.client as paho_mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from edge_store import AsyncOutbox, StoredEntry
+from gateway.metrics import Metrics
+from gateway.status import StatusBoard
+from gateway.topics import Lane, Topics
+
+log = logging.getLogger("wardlink.forwarder")
+
+_UNSUPPORTED_PROTOCOL = (1, 132)  # CONNACK: 3.1.1 "refused, protocol version", MQTT 5 0x84
+_SESSION_EXPIRY_S = 7 * 86400
+
+
+@dataclass(frozen=True)
+class ForwarderConfig:
+    host: str
+    port: int
+    client_id: str
+    protocol: str = "auto"  # "auto" (5, falling back to 3.1.1), "5" or "3.1.1"
+    username: str | None = None
+    password: str | None = None
+    tls: ssl.SSLContext | None = None
+    keepalive_s: int = 30
+    window: int = 64
+    end_to_end: bool = False
+    resend_unacked_after_s: float = 60.0
+    refused_retry_s: float = 30.0
+    reconnect_min_s: float = 0.5
+    reconnect_max_s: float = 30.0
+    prefetch: int = 500
+
+
+class _SessionReset(Exception):
+    """The connection is gone; unwind the session and reconnect."""
+
+
+class Forwarder:
+    def __init__(
+        self,
+        config: ForwarderConfig,
+        topics: Topics,
+        outbox: AsyncOutbox,
+        metrics: Metrics,
+        status: StatusBoard,
+    ) -> None:
+        self._cfg = config
+        self._topics = topics
+        self._outbox = outbox
+        self._metrics = metrics
+        self._status = status
+        self._protocol = aiomqtt.ProtocolVersion.V311 if config.protocol == "3.1.1" else (
+            aiomqtt.ProtocolVersion.V5
+        )
+        self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._slot_free = asyncio.Event()
+        self._dirty = {Lane.ALARM: True, Lane.NORMAL: True}
+        self._cursor = {Lane.ALARM: 0, Lane.NORMAL: 0}
+        self._buffers: dict[Lane, deque[StoredEntry]] = {lane: deque() for lane in Lane}
+        self._claimed: set[int] = set()
+        self._inflight: dict[int, StoredEntry] = {}
+        self._confirmed: list[int] = []
+        self._flush_wanted = asyncio.Event()
+        self.connected = False
+
+    # -- called by the pipeline and the daemon -------------------------------------------------
+    def notify(self, lane: Lane) -> None:
+        """New rows were committed on ``lane``."""
+        self._dirty[lane] = True
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Connect, forward, reconnect with backoff and jitter, until :meth:`stop`."""
+        if self._cfg.end_to_end:
+            # Whatever was sent but never receipted by the consumer goes again (promise 2).
+            requeued = await self._outbox.requeue_sent()
+            if requeued:
+                log.info("re-sending %d envelopes sent before restart but never acknowledged", requeued)
+        attempt = 0
+        while not self._stopping.is_set():
+            try:
+                await self._session()
+                attempt = 0
+            except aiomqtt.MqttConnectError as exc:
+                if self._cfg.protocol == "auto" and self._protocol is aiomqtt.ProtocolVersion.V5 and (
+                    exc.rc in _UNSUPPORTED_PROTOCOL
+                ):
+                    log.warning("broker does not speak MQTT 5; falling back to MQTT 3.1.1 "
+                                "(ACL refusals are then invisible: prefer an MQTT 5 broker)")
+                    self._protocol = aiomqtt.ProtocolVersion.V311
+                    continue
+                attempt = self._log_failure(exc, attempt)
+            except (aiomqtt.MqttError, _SessionReset, OSError) as exc:
+                attempt = self._log_failure(exc, attempt)
+            if self._stopping.is_set():
+                break
+            delay = min(self._cfg.reconnect_max_s, self._cfg.reconnect_min_s * 2**attempt)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), random.uniform(delay / 2, delay))
+
+    def _log_failure(self, exc: BaseException, attempt: int) -> int:
+        if attempt == 0:
+            log.warning("broker %s:%d unavailable, buffering to disk: %s",
+                        self._cfg.host, self._cfg.port, exc)
+        return min(attempt + 1, 16)
+
+    # -- one connection ------------------------------------------------------------------------
+    def _client(self) -> aiomqtt.Client:
+        v5 = self._protocol is aiomqtt.ProtocolVersion.V5
+        connect_props = None
+        if v5:
+            connect_props = Properties(PacketTypes.CONNECT)
+            connect_props.SessionExpiryInterval = _SESSION_EXPIRY_S
+        return aiomqtt.Client(
+            self._cfg.host,
+            self._cfg.port,
+            identifier=self._cfg.client_id,
+            protocol=self._protocol,
+            clean_session=None if v5 else False,
+            clean_start=False if v5 else paho_mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+            properties=connect_props,
+            username=self._cfg.username,
+            password=self._cfg.password,
+            tls_context=self._cfg.tls,
+            keepalive=self._cfg.keepalive_s,
+            will=aiomqtt.Will(self._topics.status, self._status_payload("offline"), 1, True),
+            max_inflight_messages=self._cfg.window,
+            timeout=10,
+        )
+
+    async def _session(self) -> None:
+        async with self._client() as client:
+            paho = client._client  # noqa: SLF001 - see module docstring
+            aiomqtt_on_publish = paho.on_publish
+
+            def on_publish(*args: Any) -> None:
+                self._on_puback(args[2], args[3])
+                aiomqtt_on_publish(*args)
+
+            paho.on_publish = on_publish
+            self.connected = True
+            self._metrics.broker_connected.set(1)
+            self._metrics.broker_protocol.set(5 if self._is_v5 else 4)
+            log.info("connected to broker %s:%d (MQTT %s)", self._cfg.host, self._cfg.port,
+                     "5" if self._is_v5 else "3.1.1")
+            await client.publish(self._topics.status, self._status_payload("online"), 1, True)
+            if self._cfg.end_to_end:
+                await client.subscribe(self._topics.ack, qos=1)
+            self._status.mark_all_changed()
+            self._reset_cursors()
+            try:
+                await self._serve(client, paho)
+            finally:
+                self.connected = False
+                self._metrics.broker_connected.set(0)
+                self._metrics.broker_protocol.set(0)
+                await self._flush_confirmed()
+                self._inflight.clear()
+                self._claimed.clear()
+                for buffer in self._buffers.values():
+                    buffer.clear()
+
+    async def _serve(self, client: aiomqtt.Client, paho: paho_mqtt.Client) -> None:
+        workers = [
+            asyncio.create_task(self._pump(paho)),
+            asyncio.create_task(self._read_acks(client)),
+            asyncio.create_task(self._flusher()),
+            asyncio.create_task(self._publish_statuses(client)),
+            asyncio.create_task(self._retry_later()),
+        ]
+        stop = asyncio.create_task(self._stopping.wait())
+        try:
+            done, _ = await asyncio.wait([*workers, stop], return_when=asyncio.FIRST_COMPLETED)
+            if stop in done:
+                workers[0].cancel()
+                await self._drain_inflight()
+                await client.publish(self._topics.status, self._status_payload("offline"), 1, True)
+        finally:
+            for task in [*workers, stop]:
+                task.cancel()
+            results = await asyncio.gather(*workers, stop, return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception) and not isinstance(result, asyncio.CancelledError):
+                raise result
+
+    @property
+    def _is_v5(self) -> bool:
+        return self._protocol is aiomqtt.ProtocolVersion.V5
+
+    # -- publishing ----------------------------------------------------------------------------
+    async def _pump(self, paho: paho_mqtt.Client) -> None:
+        while True:
+            free = self._cfg.window - len(self._inflight)
+            if free <= 0:
+                self._slot_free.clear()
+                await self._slot_free.wait()
+                continue
+            rows = await self._take(free)
+            if not rows:
+                self._wake.clear()
+                if not any(self._dirty.values()):
+                    await self._wake.wait()
+                continue
+            for row in rows:
+                self._publish(paho, row)
+
+    def _publish(self, paho: paho_mqtt.Client, row: StoredEntry) -> None:
+        digest = hashlib.sha256(row.payload).digest()
+        if digest != row.digest:
+            self._quarantine(row)
+            return
+        properties = None
+        if self._is_v5:
+            properties = Properties(PacketTypes.PUBLISH)
+            properties.ContentType = "application/json"
+            properties.UserProperty = [("wardlink-sha256", digest.hex())]
+        info = paho.publish(row.topic, row.payload, qos=1, properties=properties)
+        if info.rc != paho_mqtt.MQTT_ERR_SUCCESS:
+            raise _SessionReset(paho_mqtt.error_string(info.rc))
+        self._inflight[info.mid] = row
+
+    def _quarantine(self, row: StoredEntry) -> None:
+        self._claimed.discard(row.rowid)
+        self._metrics.quarantined.labels(device=row.device).inc()
+        log.error("envelope %s of device %s failed its digest check: quarantined, not sent",
+                  row.id, row.device)
+        task = asyncio.create_task(self._outbox.quarantine(row.rowid, "payload digest mismatch"))
+        task.add_done_callback(_log_task_error)
+
+    async def _take(self, limit: int) -> list[StoredEntry]:
+        """Up to ``limit`` rows, every pending alarm before any normal row."""
+        taken: list[StoredEntry] = []
+        for lane in Lane:
+            buffer = self._buffers[lane]
+            if not buffer and self._dirty[lane]:
+                await self._refill(lane)
+            while buffer and len(taken) < limit:
+                taken.append(buffer.popleft())
+            if lane is Lane.ALARM and self._dirty[Lane.ALARM] and taken:
+                return taken  # another alarm arrived while claiming: serve it first
+        return taken
+
+    async def _refill(self, lane: Lane) -> None:
+        self._dirty[lane] = False
+        rows = await self._outbox.claim(int(lane), after_rowid=self._cursor[lane],
+                                        limit=self._cfg.prefetch)
+        if len(rows) == self._cfg.prefetch:
+            self._dirty[lane] = True
+        for row in rows:
+            self._cursor[lane] = max(self._cursor[lane], row.rowid)
+            if row.rowid not in self._claimed:
+                self._claimed.add(row.rowid)
+                self._buffers[lane].append(row)
+
+    def _reset_cursors(self) -> None:
+        for lane in Lane:
+            self._cursor[lane] = 0
+            self._dirty[lane] = True
+        self._wake.set()
+
+    def _on_puback(self, mid: int, reason: ReasonCode | int) -> None:
+        row = self._inflight.pop(mid, None)
+        if row is None:
+            return  # a status publish, awaited by aiomqtt itself
+        self._slot_free.set()
+        if isinstance(reason, ReasonCode) and reason.is_failure:
+            self._claimed.discard(row.rowid)
+            self._metrics.broker_refusals.labels(device=row.device).inc()
+            log.warning("broker refused envelope %s on %s: %s (0x%02X); kept pending, retried later",
+                        row.id, row.topic, reason.getName(), reason.value)
+            return
+        kind = row.topic.rsplit("/", 2)[-2]
+        self._metrics.bound(self._metrics.messages_out, row.device, kind).inc()
+        self._metrics.forward_lag.observe(max(0.0, time.time() - row.created_at))
+        self._confirmed.append(row.rowid)
+        self._flush_wanted.set()
+
+    async def _drain_inflight(self, timeout_s: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self._inflight and time.monotonic() < deadline:
+            self._slot_free.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._slot_free.wait(), deadline - time.monotonic())
+
+    async def _flusher(self) -> None:
+        while True:
+            await self._flush_wanted.wait()
+            await asyncio.sleep(0.01)  # let PUBACKs arriving together share one commit
+            await self._flush_confirmed()
+
+    async def _flush_confirmed(self) -> None:
+        self._flush_wanted.clear()
+        batch, self._confirmed = self._confirmed, []
+        if batch:
+            await self._outbox.mark_sent(batch)
+            self._claimed.difference_update(batch)
+
+    # -- end-to-end acks, retries and status -----------------------------------------------------
+    async def _read_acks(self, client: aiomqtt.Client) -> None:
+        # Iterating also surfaces a lost connection as MqttError, ending the session.
+        async for message in client.messages:
+            ids = _parse_ack(message.payload)
+            if ids is None:
+                log.warning("ignored a malformed end-to-end ack on %s", message.topic)
+                continue
+            self._metrics.e2e_acked.inc(await self._outbox.mark_acked(ids))
+
+    async def _retry_later(self) -> None:
+        """Give refused rows, and (end-to-end mode) unreceipted rows, another go."""
+        period = self._cfg.refused_retry_s
+        if self._cfg.end_to_end:
+            period = min(period, self._cfg.resend_unacked_after_s / 2)
+        while True:
+            await asyncio.sleep(period)
+            if self._cfg.end_to_end:
+                requeued = await self._outbox.requeue_sent(self._cfg.resend_unacked_after_s)
+                if requeued:
+                    log.warning("re-sending %d envelopes not acknowledged within %.0f s",
+                                requeued, self._cfg.resend_unacked_after_s)
+            self._reset_cursors()
+
+    async def _publish_statuses(self, client: aiomqtt.Client) -> None:
+        while True:
+            for device_id in self._status.take_changed():
+                payload = self._status.snapshot(device_id).model_dump_json(exclude_none=True)
+                await client.publish(self._topics.device_status(device_id), payload, 1, True)
+            await self._status.changed.wait()
+
+    def _status_payload(self, state: str) -> bytes:
+        return json.dumps({"state": state, "gateway_id": self._topics.gateway_id}).encode()
+
+
+def _parse_ack(payload: Any) -> list[str] | None:
+    """An ack is ``{"ids": [...]}`` (JSON); anything else is malformed."""
+    try:
+        ids = json.loads(payload)["ids"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        return None
+    return ids
+
+
+def _log_task_error(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("store update failed: %s", task.exception())

@@ -1,0 +1,92 @@
+"""The control surface's first cut: Prometheus ``/metrics``, ``/healthz`` and ``/readyz``.
+
+A deliberately tiny HTTP/1.1 responder on asyncio streams: three GET routes do not justify a web
+framework on a Raspberry Pi. ``/readyz`` means "data given to this gateway is safe": the store
+takes writes, and either the broker is reachable or the backlog is buffering within quota.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+log = logging.getLogger("wardlink.http")
+
+_MAX_REQUEST_LINE = 4096
+
+
+@dataclass(frozen=True)
+class Readiness:
+    ready: bool
+    checks: dict[str, str]
+
+
+class ControlServer:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        registry: CollectorRegistry,
+        readiness: Callable[[], Readiness],
+    ) -> None:
+        self._host, self._port = host, port
+        self._registry = registry
+        self._readiness = readiness
+        self._server: asyncio.Server | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, self._host, self._port)
+        log.info("control surface on http://%s:%d (/metrics /healthz /readyz)",
+                 self._host, self.port)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = await asyncio.wait_for(reader.readline(), 10)
+            while (await asyncio.wait_for(reader.readline(), 10)) not in (b"\r\n", b"\n", b""):
+                pass  # headers are not needed by any route
+            status, content_type, body = self._route(request[:_MAX_REQUEST_LINE])
+            head = (
+                f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            )
+            writer.write(head.encode() + body)
+            await writer.drain()
+        except (TimeoutError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    def _route(self, request_line: bytes) -> tuple[str, str, bytes]:
+        parts = request_line.decode("latin-1").split()
+        if len(parts) < 2 or parts[0] != "GET":
+            return "405 Method Not Allowed", "text/plain", b"only GET\n"
+        path = parts[1].split("?", 1)[0]
+        if path == "/metrics":
+            return "200 OK", CONTENT_TYPE_LATEST, generate_latest(self._registry)
+        if path == "/healthz":
+            return "200 OK", "text/plain", b"ok\n"
+        if path == "/readyz":
+            readiness = self._readiness()
+            body = json.dumps({"ready": readiness.ready, "checks": readiness.checks}).encode()
+            status = "200 OK" if readiness.ready else "503 Service Unavailable"
+            return status, "application/json", body + b"\n"
+        return "404 Not Found", "text/plain", b"routes: /metrics /healthz /readyz\n"

@@ -1,0 +1,124 @@
+"""Every Prometheus metric of the gateway, defined in one place.
+
+Names follow ``wardlink_<subsystem>_<name>_<unit>``; labels are ``device`` and ``kind`` only (never
+patient data). Children are bound once per (device, kind) because ``labels()`` lookups cost ~2 µs
+on the hot path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+_LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.messages_in = Counter(
+            "wardlink_intake_messages_total",
+            "Events committed to the outbox",
+            ["device", "kind"],
+            registry=r,
+        )
+        self.rejected = Counter(
+            "wardlink_intake_rejected_total",
+            "Malformed device input, answered negatively and kept for inspection",
+            ["device"],
+            registry=r,
+        )
+        self.refused = Counter(
+            "wardlink_intake_refused_total",
+            "Events refused because the store could not commit them (quota, disk, error)",
+            ["device"],
+            registry=r,
+        )
+        self.messages_out = Counter(
+            "wardlink_forward_messages_total",
+            "Envelopes the broker confirmed (PUBACK success)",
+            ["device", "kind"],
+            registry=r,
+        )
+        self.broker_refusals = Counter(
+            "wardlink_forward_refused_total",
+            "Publishes the broker answered with an MQTT 5 reason code >= 0x80; kept pending",
+            ["device"],
+            registry=r,
+        )
+        self.quarantined = Counter(
+            "wardlink_forward_quarantined_total",
+            "Stored envelopes whose digest did not match; quarantined, never sent",
+            ["device"],
+            registry=r,
+        )
+        self.e2e_acked = Counter(
+            "wardlink_forward_acknowledged_total",
+            "Envelopes confirmed end to end by the central consumer",
+            registry=r,
+        )
+        self.forward_lag = Histogram(
+            "wardlink_forward_lag_seconds",
+            "From commit to broker confirmation",
+            buckets=_LAG_BUCKETS,
+            registry=r,
+        )
+        self.commit_latency = Histogram(
+            "wardlink_store_commit_seconds",
+            "Duration of one group commit (one fsync)",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.commit_batch = Histogram(
+            "wardlink_store_commit_batch_size",
+            "Envelopes sharing one commit",
+            buckets=(1, 2, 5, 10, 50, 100, 500, 1000, 2000),
+            registry=r,
+        )
+        self.outbox_pending = Gauge(
+            "wardlink_outbox_pending", "Envelopes waiting to be forwarded", registry=r
+        )
+        self.outbox_unacked = Gauge(
+            "wardlink_outbox_sent_unacknowledged",
+            "Envelopes sent but not yet confirmed end to end",
+            registry=r,
+        )
+        self.outbox_oldest = Gauge(
+            "wardlink_outbox_oldest_pending_age_seconds",
+            "Age of the oldest pending envelope (0 when none)",
+            registry=r,
+        )
+        self.outbox_bytes = Gauge(
+            "wardlink_outbox_used_bytes", "Bytes the outbox occupies", registry=r
+        )
+        self.outbox_quota = Gauge(
+            "wardlink_outbox_quota_bytes", "Configured outbox quota", registry=r
+        )
+        self.store_full = Gauge(
+            "wardlink_store_full", "1 while new events are refused for lack of space", registry=r
+        )
+        self.broker_connected = Gauge(
+            "wardlink_broker_connected", "1 while connected to the MQTT broker", registry=r
+        )
+        self.broker_protocol = Gauge(
+            "wardlink_broker_protocol_version",
+            "MQTT protocol in use (5 or 4 for 3.1.1; 0 when disconnected)",
+            registry=r,
+        )
+        self.device_up = Gauge(
+            "wardlink_device_connected", "1 while the device is connected", ["device"], registry=r
+        )
+        self._children: dict[tuple[str, str, str], Counter] = {}
+
+    def bound(self, counter: Counter, device: str, kind: str) -> Counter:
+        """A counter child bound once per (metric, device, kind)."""
+        key = (counter._name, device, kind)  # noqa: SLF001 - the metric's own name is the key
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = counter.labels(device=device, kind=kind)
+        return child

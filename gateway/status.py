@@ -1,0 +1,80 @@
+"""Gateway and per-device status, as the retained MQTT status topics and metrics show them.
+
+A device failing over and over is reported once as unavailable and once as back (Home
+Assistant's log-once rule): the 3 a.m. log should say what changed, not repeat it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+from adapters.canonical.events import DeviceState, DeviceStatus
+from gateway.envelope import utc_now
+from gateway.metrics import Metrics
+
+log = logging.getLogger("wardlink.status")
+
+
+class StatusBoard:
+    """The latest status of every device; the forwarder publishes what changed."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+        self._status: dict[str, DeviceStatus] = {}
+        self._last_message: dict[str, datetime] = {}
+        self._messages: dict[str, int] = {}
+        self._errors: dict[str, int] = {}
+        self._dirty: set[str] = set()
+        self.changed = asyncio.Event()
+
+    def add_device(self, device_id: str, *, enabled: bool = True) -> None:
+        state = DeviceState.DISCONNECTED if enabled else DeviceState.DISABLED
+        self._status[device_id] = DeviceStatus(state=state)
+        self._metrics.device_up.labels(device=device_id).set(0)
+        self._mark(device_id)
+
+    def report_state(self, device_id: str, state: DeviceState, detail: str | None) -> None:
+        previous = self._status.get(device_id)
+        if previous is not None and previous.state == state and previous.detail == detail:
+            return
+        if state is DeviceState.ERROR:
+            self._errors[device_id] = self._errors.get(device_id, 0) + 1
+        if previous is None or previous.state != state:
+            level = logging.WARNING if state is DeviceState.ERROR else logging.INFO
+            log.log(level, "device %s is %s%s", device_id, state.value, f": {detail}" * bool(detail))
+        self._metrics.device_up.labels(device=device_id).set(state is DeviceState.CONNECTED)
+        self._status[device_id] = self._build(device_id, state, detail)
+        self._mark(device_id)
+
+    def message_committed(self, device_id: str) -> None:
+        self._last_message[device_id] = utc_now()
+        self._messages[device_id] = self._messages.get(device_id, 0) + 1
+
+    def snapshot(self, device_id: str) -> DeviceStatus:
+        current = self._status[device_id]
+        return self._build(device_id, current.state, current.detail)
+
+    def take_changed(self) -> list[str]:
+        """Devices whose status changed since the last call (all of them after a reconnect)."""
+        changed, self._dirty = sorted(self._dirty), set()
+        self.changed.clear()
+        return changed
+
+    def mark_all_changed(self) -> None:
+        for device_id in self._status:
+            self._mark(device_id)
+
+    def _build(self, device_id: str, state: DeviceState, detail: str | None) -> DeviceStatus:
+        return DeviceStatus(
+            state=state,
+            detail=detail,
+            last_message_at=self._last_message.get(device_id),
+            messages_total=self._messages.get(device_id, 0),
+            errors_total=self._errors.get(device_id, 0),
+        )
+
+    def _mark(self, device_id: str) -> None:
+        self._dirty.add(device_id)
+        self.changed.set()
