@@ -1,0 +1,359 @@
+"""Synchronous durable outbox: the gateway's only queue that survives restarts and power loss.
+
+Rows hold opaque envelope bytes plus the routing columns the sender needs. The store commits a
+whole batch in one transaction (group commit is what makes fsync-per-commit affordable), keeps
+a per-device last sequence that outlives pruning, enforces a byte quota and disk headroom, and
+verifies each payload's SHA-256 before handing it out, since SQLite does not checksum data.
+
+Not thread-safe: use one instance from one thread at a time (``AsyncOutbox`` does this).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import Connection, Engine, Row, delete, func, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from edge_store.durability import IMMEDIATE, Durability, free_disk_bytes, make_engine, used_bytes
+from edge_store.errors import DuplicateEntryError, StoreFullError
+from edge_store.records import NewEntry, OutboxStats, State, StoredEntry
+from edge_store.schema import check_file, create_schema, delivered_at, device_sequence, outbox
+
+log = logging.getLogger("edge_store")
+
+# Estimated bytes a row costs beyond its payload and strings: digest, integers, record header,
+# and its entries in the two indexes. Errs high so the quota is not overshot.
+_ROW_OVERHEAD = 160
+# Ids/rowids per IN (...) clause, well under SQLite's bound-parameter limit.
+_CHUNK = 500
+
+_T = TypeVar("_T")
+
+
+def _chunks(items: Iterable[_T]) -> Iterator[list[_T]]:
+    batch: list[_T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == _CHUNK:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _entry(row: Row[tuple[object, ...]]) -> StoredEntry:
+    m = row._mapping
+    return StoredEntry(
+        rowid=m["rowid"],
+        id=m["id"],
+        device=m["device"],
+        seq=m["seq"],
+        lane=m["lane"],
+        topic=m["topic"],
+        payload=m["payload"],
+        digest=m["digest"],
+        state=State(m["state"]),
+        created_at=m["created_at"],
+        attempts=m["attempts"],
+        note=m["note"],
+    )
+
+
+class Outbox:
+    """A SQLite outbox file opened, validated and ready; rows and states persist across restarts.
+
+    Args:
+        path: The database file; created (with parent directories) if missing.
+        durability: ``DURABLE`` survives power loss; ``RELAXED`` only process crashes.
+        quota_bytes: Cap on live database bytes; ``None`` for no cap.
+        min_free_bytes: Appends fail while the filesystem has less free space than this.
+        retention_s: How long delivered rows stay available for operator replay.
+        end_to_end: Whether only an end-to-end ack (``ACKED``) counts as delivered; otherwise
+            ``SENT`` rows are delivered too and may be pruned.
+        clock: Wall-clock source in seconds, injectable for tests.
+        busy_timeout_s: How long to wait for another process's lock on the file.
+
+    Raises:
+        StoreCorruptError: The file is damaged or not a database.
+        ForeignDatabaseError: The file is some other application's database.
+        StoreInUseError: Another process keeps the file locked.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        durability: Durability = Durability.DURABLE,
+        quota_bytes: int | None = None,
+        min_free_bytes: int = 16 * 1024 * 1024,
+        retention_s: float = 7 * 86400,
+        end_to_end: bool = False,
+        clock: Callable[[], float] = time.time,
+        busy_timeout_s: float = 5.0,
+    ) -> None:
+        self.path = path
+        self.durability = durability
+        self.quota_bytes = quota_bytes
+        self._min_free_bytes = min_free_bytes
+        self._retention_s = retention_s
+        self._clock = clock
+        self._delivered = (State.ACKED,) if end_to_end else (State.SENT, State.ACKED)
+        self._full_reason: str | None = None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = check_file(path, busy_timeout_s)
+        self._engine = make_engine(path, durability, busy_timeout_s)
+        if fresh:
+            with self._write() as conn:
+                create_schema(conn)
+
+    @property
+    def engine(self) -> Engine:
+        """The underlying engine, for diagnostics such as PRAGMA checks; never write through it."""
+        return self._engine
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn:
+            conn.execution_options(**IMMEDIATE)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn, conn.begin():
+            yield conn
+
+    def append(self, entries: Sequence[NewEntry]) -> list[int]:
+        """Store a batch in one transaction with one commit; return the rowids in entry order.
+
+        When the quota would be passed, delivered rows are pruned first (regardless of
+        retention) and the check repeated.
+
+        Raises:
+            StoreFullError: Quota or disk headroom exhausted; nothing of the batch is written.
+            DuplicateEntryError: An id is already stored or repeated; nothing is written.
+        """
+        if not entries:
+            return []
+        ids = [e.id for e in entries]
+        if len(set(ids)) != len(ids):
+            raise DuplicateEntryError(sorted({i for i in ids if ids.count(i) > 1}))
+        incoming = sum(
+            len(e.payload) + len(e.id) + len(e.device) + len(e.topic) + _ROW_OVERHEAD
+            for e in entries
+        )
+        rowids = self._insert(entries, incoming, may_prune=True)
+        if self._full_reason is not None:
+            log.warning("outbox accepts appends again (was full: %s)", self._full_reason)
+            self._full_reason = None
+        return rowids
+
+    def _insert(self, entries: Sequence[NewEntry], incoming: int, *, may_prune: bool) -> list[int]:
+        free = free_disk_bytes(self.path.parent)
+        try:
+            with self._write() as conn:
+                used = used_bytes(conn)
+                if free - incoming < self._min_free_bytes:
+                    reason = f"filesystem has {free} bytes free, minimum is {self._min_free_bytes}"
+                elif self.quota_bytes is not None and used + incoming > self.quota_bytes:
+                    reason = f"batch of ~{incoming} bytes does not fit the quota"
+                else:
+                    return self._insert_rows(conn, entries)
+        except IntegrityError:
+            known = self._existing_ids([e.id for e in entries])
+            if not known:
+                raise
+            raise DuplicateEntryError(known) from None
+        if may_prune and reason.endswith("quota"):
+            pruned = self._delete_delivered(older_than=None)
+            log.warning("outbox over quota: pruned %d delivered rows ahead of retention", pruned)
+            if pruned:
+                return self._insert(entries, incoming, may_prune=False)
+        if reason != self._full_reason:
+            log.warning("outbox refuses appends: %s (stored %d bytes)", reason, used)
+            self._full_reason = reason
+        raise StoreFullError(used, self.quota_bytes, reason)
+
+    def _existing_ids(self, ids: Sequence[str]) -> list[str]:
+        with self._read() as conn:
+            query = select(outbox.c.id)
+            return sorted(
+                i for c in _chunks(ids) for i in conn.scalars(query.where(outbox.c.id.in_(c)))
+            )
+
+    def _insert_rows(self, conn: Connection, entries: Sequence[NewEntry]) -> list[int]:
+        now = self._clock()
+        rows = [
+            {
+                "id": e.id,
+                "device": e.device,
+                "seq": e.seq,
+                "lane": e.lane,
+                "topic": e.topic,
+                "payload": e.payload,
+                "digest": hashlib.sha256(e.payload).digest(),
+                "state": State.PENDING,
+                "created_at": now,
+                "attempts": 0,
+            }
+            for e in entries
+        ]
+        # A plain executemany is several times faster than RETURNING, which SQLAlchemy runs row
+        # by row to keep order. Under BEGIN IMMEDIATE nobody else inserts, and AUTOINCREMENT
+        # hands out max+1, so the batch occupies consecutive rowids ending at the last one.
+        conn.execute(outbox.insert(), rows)
+        last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
+        rowids = list(range(last - len(rows) + 1, last + 1))
+        latest: dict[str, int] = {}
+        for e in entries:
+            latest[e.device] = max(e.seq, latest.get(e.device, e.seq))
+        upsert = sqlite_insert(device_sequence)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[device_sequence.c.device],
+            set_={"last_seq": func.max(device_sequence.c.last_seq, upsert.excluded.last_seq)},
+        )
+        conn.execute(upsert, [{"device": d, "last_seq": s} for d, s in latest.items()])
+        return rowids
+
+    def claim(self, lane: int, *, after_rowid: int = 0, limit: int = 500) -> list[StoredEntry]:
+        """Return pending rows of ``lane`` after ``after_rowid`` in rowid (arrival) order.
+
+        Rows whose payload no longer matches its digest are quarantined and skipped, so the
+        sender never forwards silently corrupted data (RELIABILITY.md finding 10).
+        """
+        query = (
+            select(outbox)
+            .where(outbox.c.state == State.PENDING, outbox.c.lane == lane)
+            .where(outbox.c.rowid > after_rowid)
+            .order_by(outbox.c.rowid)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            found = [_entry(row) for row in conn.execute(query)]
+        good = [e for e in found if hashlib.sha256(e.payload).digest() == e.digest]
+        for bad in (e for e in found if e not in good):
+            log.error("outbox row %d (id %s) failed its digest check", bad.rowid, bad.id)
+            self.quarantine(bad.rowid, "payload digest mismatch (storage corruption)")
+        return good
+
+    def mark_sent(self, rowids: Iterable[int]) -> None:
+        """Move pending rows to sent, stamping ``sent_at`` and counting the attempt."""
+        now = self._clock()
+        with self._write() as conn:
+            for chunk in _chunks(rowids):
+                conn.execute(
+                    update(outbox)
+                    .where(outbox.c.rowid.in_(chunk), outbox.c.state == State.PENDING)
+                    .values(state=State.SENT, sent_at=now, attempts=outbox.c.attempts + 1)
+                )
+
+    def mark_acked(self, ids: Iterable[str]) -> int:
+        """Mark pending or sent rows acked by envelope id; unknown ids are ignored."""
+        stmt = (
+            update(outbox)
+            .where(outbox.c.state.in_((State.PENDING, State.SENT)))
+            .values(state=State.ACKED, acked_at=self._clock())
+        )
+        with self._write() as conn:
+            return sum(conn.execute(stmt.where(outbox.c.id.in_(c))).rowcount for c in _chunks(ids))
+
+    def requeue_sent(self, older_than_s: float | None = None) -> int:
+        """Put sent rows back to pending (end-to-end resend); optionally only long-unacked ones."""
+        stmt = update(outbox).where(outbox.c.state == State.SENT)
+        if older_than_s is not None:
+            stmt = stmt.where(outbox.c.sent_at <= self._clock() - older_than_s)
+        with self._write() as conn:
+            return conn.execute(stmt.values(state=State.PENDING, sent_at=None)).rowcount
+
+    def quarantine(self, rowid: int, reason: str) -> None:
+        """Park a row the sender must not retry; ``reason`` must not contain payload data."""
+        with self._write() as conn:
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.rowid == rowid)
+                .values(state=State.QUARANTINED, note=reason)
+            )
+        log.warning("outbox row %d quarantined: %s", rowid, reason)
+
+    def replay(self, *, ids: Sequence[str] | None = None, since: float | None = None) -> int:
+        """Make delivered rows pending again for an operator re-send; no filter means all.
+
+        Args:
+            ids: Only these envelope ids.
+            since: Only rows created at or after this timestamp.
+        """
+        stmt = update(outbox).where(outbox.c.state.in_((State.SENT, State.ACKED)))
+        if since is not None:
+            stmt = stmt.where(outbox.c.created_at >= since)
+        stmt = stmt.values(state=State.PENDING, sent_at=None, acked_at=None)
+        with self._write() as conn:
+            if ids is None:
+                return conn.execute(stmt).rowcount
+            return sum(conn.execute(stmt.where(outbox.c.id.in_(c))).rowcount for c in _chunks(ids))
+
+    def prune(self) -> int:
+        """Delete delivered rows older than the retention period; return how many."""
+        return self._delete_delivered(older_than=self._clock() - self._retention_s)
+
+    def _delete_delivered(self, *, older_than: float | None) -> int:
+        stmt = delete(outbox).where(outbox.c.state.in_(self._delivered))
+        if older_than is not None:
+            stmt = stmt.where(delivered_at < older_than)
+        with self._write() as conn:
+            return conn.execute(stmt).rowcount
+
+    def last_sequences(self) -> dict[str, int]:
+        """Highest sequence ever appended per device, including pruned rows."""
+        with self._read() as conn:
+            rows = conn.execute(select(device_sequence.c.device, device_sequence.c.last_seq))
+            return {device: seq for device, seq in rows}
+
+    def stats(self) -> OutboxStats:
+        """Counts per state, the oldest pending row's age, and space use, from one snapshot."""
+        with self._read() as conn:
+            counts = conn.execute(
+                select(
+                    outbox.c.state, outbox.c.lane, func.count(), func.min(outbox.c.created_at)
+                ).group_by(outbox.c.state, outbox.c.lane)
+            ).all()
+            used = used_bytes(conn)
+        per_state = {s: 0 for s in State}
+        pending: dict[int, int] = {}
+        oldest: float | None = None
+        for state, lane, count, first in counts:
+            per_state[State(state)] += count
+            if state == State.PENDING:
+                pending[lane] = count
+                oldest = first if oldest is None else min(oldest, first)
+        return OutboxStats(
+            pending=pending,
+            sent=per_state[State.SENT],
+            acked=per_state[State.ACKED],
+            quarantined=per_state[State.QUARANTINED],
+            oldest_pending_age_s=None if oldest is None else max(0.0, self._clock() - oldest),
+            used_bytes=used,
+            quota_bytes=self.quota_bytes,
+        )
+
+    def close(self) -> None:
+        """Close the connection; SQLite checkpoints the WAL into the main file."""
+        self._engine.dispose()
+
+    def list(self, state: State | None = None, limit: int = 50) -> list[StoredEntry]:
+        """Oldest rows first, optionally of one state, for operator inspection.
+
+        Defined last: inside the class body the name shadows the builtin in later annotations.
+        """
+        query = select(outbox).order_by(outbox.c.rowid).limit(limit)
+        if state is not None:
+            query = query.where(outbox.c.state == state)
+        with self._read() as conn:
+            return [_entry(row) for row in conn.execute(query)]
