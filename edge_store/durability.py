@@ -43,6 +43,13 @@ class Durability(StrEnum):
     """WAL + synchronous=NORMAL: survives a process crash, may lose recent commits on power loss."""
 
 
+class Shortage(StrEnum):
+    """Which limit an append ran into."""
+
+    DISK = "disk"
+    QUOTA = "quota"
+
+
 _SYNCHRONOUS = {Durability.DURABLE: "FULL", Durability.RELAXED: "NORMAL"}
 
 
@@ -101,3 +108,18 @@ def free_disk_bytes(directory: Path) -> int:
     """Bytes an unprivileged process may still write on the filesystem holding ``directory``."""
     stat = os.statvfs(directory)
     return stat.f_bavail * stat.f_frsize
+
+
+def find_shortage(
+    used: int, incoming: int, free: int, *, quota: int | None, min_free: int
+) -> tuple[Shortage, str] | None:
+    """Decide whether ``incoming`` more bytes may be stored; return the limit hit and why.
+
+    Disk headroom is checked first: pruning rows cannot help it, because SQLite keeps freed
+    pages inside the file for reuse instead of returning them to the filesystem.
+    """
+    if free - incoming < min_free:
+        return Shortage.DISK, f"filesystem has {free} bytes free, minimum is {min_free}"
+    if quota is not None and used + incoming > quota:
+        return Shortage.QUOTA, f"a batch of ~{incoming} bytes does not fit the quota"
+    return None

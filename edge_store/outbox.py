@@ -22,7 +22,15 @@ from sqlalchemy import Connection, Engine, Row, delete, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from edge_store.durability import IMMEDIATE, Durability, free_disk_bytes, make_engine, used_bytes
+from edge_store.durability import (
+    IMMEDIATE,
+    Durability,
+    Shortage,
+    find_shortage,
+    free_disk_bytes,
+    make_engine,
+    used_bytes,
+)
 from edge_store.errors import DuplicateEntryError, StoreFullError
 from edge_store.records import NewEntry, OutboxStats, State, StoredEntry
 from edge_store.schema import check_file, create_schema, delivered_at, device_sequence, outbox
@@ -106,7 +114,7 @@ class Outbox:
         self._retention_s = retention_s
         self._clock = clock
         self._delivered = (State.ACKED,) if end_to_end else (State.SENT, State.ACKED)
-        self._full_reason: str | None = None
+        self._shortage: Shortage | None = None  # remembered so a full store logs once
         path.parent.mkdir(parents=True, exist_ok=True)
         fresh = check_file(path, busy_timeout_s)
         self._engine = make_engine(path, durability, busy_timeout_s)
@@ -151,9 +159,9 @@ class Outbox:
             for e in entries
         )
         rowids = self._insert(entries, incoming, may_prune=True)
-        if self._full_reason is not None:
-            log.warning("outbox accepts appends again (was full: %s)", self._full_reason)
-            self._full_reason = None
+        if self._shortage is not None:
+            log.warning("outbox accepts appends again (%s shortage over)", self._shortage)
+            self._shortage = None
         return rowids
 
     def _insert(self, entries: Sequence[NewEntry], incoming: int, *, may_prune: bool) -> list[int]:
@@ -161,25 +169,25 @@ class Outbox:
         try:
             with self._write() as conn:
                 used = used_bytes(conn)
-                if free - incoming < self._min_free_bytes:
-                    reason = f"filesystem has {free} bytes free, minimum is {self._min_free_bytes}"
-                elif self.quota_bytes is not None and used + incoming > self.quota_bytes:
-                    reason = f"batch of ~{incoming} bytes does not fit the quota"
-                else:
+                shortage = find_shortage(
+                    used, incoming, free, quota=self.quota_bytes, min_free=self._min_free_bytes
+                )
+                if shortage is None:
                     return self._insert_rows(conn, entries)
         except IntegrityError:
             known = self._existing_ids([e.id for e in entries])
             if not known:
                 raise
             raise DuplicateEntryError(known) from None
-        if may_prune and reason.endswith("quota"):
+        kind, reason = shortage
+        if may_prune and kind is Shortage.QUOTA:
             pruned = self._delete_delivered(older_than=None)
-            log.warning("outbox over quota: pruned %d delivered rows ahead of retention", pruned)
             if pruned:
+                log.warning("outbox over quota: pruned %d delivered rows before retention", pruned)
                 return self._insert(entries, incoming, may_prune=False)
-        if reason != self._full_reason:
+        if kind is not self._shortage:
             log.warning("outbox refuses appends: %s (stored %d bytes)", reason, used)
-            self._full_reason = reason
+            self._shortage = kind
         raise StoreFullError(used, self.quota_bytes, reason)
 
     def _existing_ids(self, ids: Sequence[str]) -> list[str]:

@@ -33,12 +33,13 @@ def test_append_returns_rowids_matching_entries(store: Outbox) -> None:
 
 def test_append_is_one_transaction_with_one_commit(store: Outbox) -> None:
     statements: list[str] = []
-    raw = store.engine.raw_connection()
-    raw.driver_connection.set_trace_callback(statements.append)
+    driver = store.engine.raw_connection().driver_connection
+    assert driver is not None
+    driver.set_trace_callback(statements.append)
     try:
         store.append([new_entry(n) for n in range(100)])
     finally:
-        raw.driver_connection.set_trace_callback(None)
+        driver.set_trace_callback(None)
     transaction_control = [s for s in statements if s.split()[0] in {"BEGIN", "COMMIT"}]
     assert transaction_control == ["BEGIN IMMEDIATE", "COMMIT"]
 
@@ -179,11 +180,8 @@ def test_restart_keeps_every_row_and_state(db_path: Path, clock: FakeClock) -> N
 
     reopened = Outbox(db_path, durability=Durability.DURABLE, clock=clock, min_free_bytes=0)
     assert reopened.list() == before
-    assert [e.state for e in before] == [State.ACKED, State.SENT, State.SENT] + [
-        State.PENDING,
-        State.PENDING,
-        State.QUARANTINED,
-    ]
+    A, S, P, Q = State.ACKED, State.SENT, State.PENDING, State.QUARANTINED
+    assert [e.state for e in before] == [A, S, S, P, P, Q]
     assert reopened.append([new_entry(99)]) == [rowids[-1] + 1]
     reopened.close()
 
