@@ -1,0 +1,210 @@
+"""The device inventory: one ``[[devices]]`` entry, and the checks that span entries.
+
+ARCHITECTURE §2.4. Each entry is validated on its own so one bad device does not hide the
+problems of the others; the cross-entry checks (duplicate ids, a serial port or a listen port
+claimed twice) then run over the entries that are valid by themselves. ``options`` is validated
+by the kind's own model from the registry, so its errors name the kind's fields.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from gateway.connection_url import (
+    ConnectionSpec,
+    ListenConnection,
+    SerialConnection,
+    parse_connection_url,
+)
+from gateway.registry import DEVICE_KINDS, options_model_of
+
+_SLUG = re.compile(r"[a-z0-9-]+")
+
+
+def _check_slug(value: str) -> str:
+    if not _SLUG.fullmatch(value):
+        raise ValueError("is not a valid id; allowed: lowercase letters a-z, digits 0-9 and '-'")
+    return value
+
+
+# Ids end up in MQTT topics and metric labels, so they are kept to characters safe in both.
+Slug = Annotated[str, AfterValidator(_check_slug)]
+
+
+class DeviceSettings(BaseModel):
+    """One device the gateway talks to (``[[devices]]``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Slug
+    kind: str
+    connection: str
+    dialect: str = "generic"
+    encoding: str = "utf-8"
+    enabled: bool = True
+    # Checked against the kind's options model; runners validate it again into that model.
+    options: dict[str, Any] = Field(default_factory=dict, validate_default=True)
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        if value not in DEVICE_KINDS:
+            raise ValueError(f"is not a known device kind; allowed: {', '.join(DEVICE_KINDS)}")
+        return value
+
+    @field_validator("connection")
+    @classmethod
+    def _connection_fits_kind(cls, value: str, info: ValidationInfo) -> str:
+        scheme = parse_connection_url(value).scheme
+        kind = info.data.get("kind")
+        if isinstance(kind, str) and scheme not in DEVICE_KINDS[kind].schemes:
+            allowed = ", ".join(f"{name}://" for name in DEVICE_KINDS[kind].schemes)
+            raise ValueError(
+                f"uses {scheme}://, which kind '{kind}' cannot use; allowed: {allowed}"
+            )
+        return value
+
+    @field_validator("dialect")
+    @classmethod
+    def _dialect_of_kind(cls, value: str, info: ValidationInfo) -> str:
+        kind = info.data.get("kind")
+        if isinstance(kind, str) and value not in DEVICE_KINDS[kind].allowed_dialects:
+            allowed = ", ".join(DEVICE_KINDS[kind].allowed_dialects)
+            raise ValueError(f"is not a dialect of kind '{kind}'; allowed: {allowed}")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _text_encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+            "".encode(value)  # rejects byte-to-byte codecs such as base64
+        except LookupError:
+            raise ValueError(
+                "is not a text encoding Python knows; e.g. utf-8, cp1258, latin-1"
+            ) from None
+        return value
+
+    @field_validator("options")
+    @classmethod
+    def _options_of_kind(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        kind = info.data.get("kind")
+        if not isinstance(kind, str):
+            return value  # the kind is already reported as invalid; nothing to check against
+        try:
+            model = options_model_of(kind)
+        except ImportError as exc:
+            raise ValueError(
+                f"cannot be checked: the options model of kind '{kind}' does not import ({exc})"
+            ) from None
+        model.model_validate(value)
+        return value
+
+    @property
+    def connection_spec(self) -> ConnectionSpec:
+        return parse_connection_url(self.connection)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A clash between two inventory entries, reported on the later one."""
+
+    index: int
+    field: str
+    value: str
+    message: str
+
+
+def find_conflicts(devices: Mapping[int, DeviceSettings]) -> list[Conflict]:
+    """Find clashes between entries, keyed by their index in the file.
+
+    Ids must be unique across all entries. Disabled devices open nothing, so only enabled ones
+    compete for a serial port or a listen port; one listen port may serve several devices of the
+    same kind (the runner tells them apart by what they send), never two kinds.
+    """
+    conflicts: list[Conflict] = []
+    ids: dict[str, int] = {}
+    serial_ports: dict[str, int] = {}
+    listen_ports: dict[int, int] = {}
+    for index, device in sorted(devices.items()):
+        first = ids.setdefault(device.id, index)
+        if first != index:
+            message = f"is already the id of devices[{first}]; ids must be unique"
+            conflicts.append(Conflict(index, "id", device.id, message))
+        if not device.enabled:
+            continue
+        spec = device.connection_spec
+        if isinstance(spec, SerialConnection):
+            port = os.path.realpath(spec.port) if spec.port.startswith("/") else spec.port
+            first = serial_ports.setdefault(port, index)
+            if first != index:
+                message = (
+                    f"opens the serial port of {_name(first, devices[first])}; "
+                    "one serial port serves one device"
+                )
+                conflicts.append(Conflict(index, "connection", device.connection, message))
+        elif isinstance(spec, ListenConnection):
+            first = listen_ports.setdefault(spec.port, index)
+            if first != index and devices[first].kind != device.kind:
+                message = (
+                    f"listens on port {spec.port} like {_name(first, devices[first])} of kind "
+                    f"'{devices[first].kind}'; one listen port serves one kind"
+                )
+                conflicts.append(Conflict(index, "connection", device.connection, message))
+    return conflicts
+
+
+def validate_inventory(value: object) -> list[DeviceSettings]:
+    """Validate every ``[[devices]]`` entry separately, then across entries.
+
+    Raises:
+        ValidationError: one line error per problem, located as ``(index, field, ...)``.
+    """
+    if not isinstance(value, list):
+        raise ValueError("should be a list of [[devices]] tables")
+    errors: list[InitErrorDetails] = []
+    valid: dict[int, DeviceSettings] = {}
+    for index, entry in enumerate(value):
+        try:
+            valid[index] = DeviceSettings.model_validate(entry)
+        except ValidationError as exc:
+            # Re-raised under this entry's index; the rendered message is kept as it was.
+            errors.extend(
+                InitErrorDetails(
+                    type=PydanticCustomError(error["type"], error["msg"]),
+                    loc=(index, *error["loc"]),
+                    input=error["input"],
+                )
+                for error in exc.errors(include_url=False)
+            )
+    for conflict in find_conflicts(valid):
+        errors.append(
+            InitErrorDetails(
+                type=PydanticCustomError("inventory_conflict", conflict.message),
+                loc=(conflict.index, conflict.field),
+                input=conflict.value,
+            )
+        )
+    if errors:
+        raise ValidationError.from_exception_data("devices", errors)
+    return [valid[index] for index in range(len(value))]
+
+
+def _name(index: int, device: DeviceSettings) -> str:
+    return f"devices[{index}] (id={device.id})"

@@ -1,0 +1,85 @@
+"""Device kinds: the one table of what an inventory ``kind`` may name (ARCHITECTURE §2.3).
+
+Entries hold import *strings*, resolved only when a configured device needs them, so
+``wardlink config check`` can list and reject kinds without importing optional or heavy
+libraries (the python-can ``BACKENDS`` shape). Third-party kinds will later merge in from the
+``wardlink.device_kinds`` entry-point group; nothing registers itself at import time.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from pydantic import BaseModel
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """What the gateway needs to know about a device kind before importing any of its code.
+
+    Attributes:
+        description: One line for ``config sample`` and the README table.
+        options_model: ``"package.module:Class"`` of the pydantic model for ``[devices.options]``.
+        runner: ``"package.module:function"`` that runs one device of this kind.
+        schemes: Connection URL schemes the kind can work over.
+        dialects: Vendor dialects beyond ``generic``, which every kind accepts.
+        sample_config: Path, relative to the repository root, of the kind's annotated sample.
+    """
+
+    description: str
+    options_model: str
+    runner: str
+    schemes: tuple[str, ...]
+    dialects: tuple[str, ...]
+    sample_config: str
+
+    @property
+    def allowed_dialects(self) -> tuple[str, ...]:
+        return ("generic", *(name for name in self.dialects if name != "generic"))
+
+
+DEVICE_KINDS: Mapping[str, KindSpec] = MappingProxyType(
+    {
+        "serial-scanner": KindSpec(
+            description="Barcode scanner on a serial line or TCP that sends one code per line",
+            options_model="adapters.scanners.kind:ScannerOptions",
+            runner="gateway.device_runners.scanner:run_scanner",
+            schemes=("serial", "tcp", "listen"),
+            dialects=(),
+            sample_config="adapters/scanners/sample.toml",
+        ),
+    }
+)
+
+
+def resolve(import_string: str) -> object:
+    """Import ``"package.module:attribute"`` and return the attribute.
+
+    Raises:
+        ImportError: the string is malformed, the module does not import, or lacks the attribute.
+    """
+    module_name, sep, attribute = import_string.partition(":")
+    if not sep or not module_name or not attribute:
+        raise ImportError(f"{import_string!r} is not of the form 'package.module:attribute'")
+    module = importlib.import_module(module_name)
+    try:
+        return getattr(module, attribute)
+    except AttributeError as exc:
+        raise ImportError(f"module {module_name!r} has no attribute {attribute!r}") from exc
+
+
+def options_model_of(kind: str) -> type[BaseModel]:
+    """Return the options model of ``kind``, importing its module on first use.
+
+    Raises:
+        KeyError: ``kind`` is not registered.
+        ImportError: the model cannot be imported or is not a pydantic model.
+    """
+    spec = DEVICE_KINDS[kind]
+    model = resolve(spec.options_model)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise ImportError(f"{spec.options_model!r} is not a pydantic model")
+    return model
