@@ -12,6 +12,7 @@ import tomllib
 from pathlib import Path
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from gateway.config_errors import ConfigError, ConfigProblem, problems_from_validation_error
 from gateway.settings import SECRET_KEYS, Settings, read_settings
@@ -32,6 +33,9 @@ def load_settings(path: Path) -> Settings:
         settings = read_settings(path)
     except ValidationError as exc:
         problems += problems_from_validation_error(exc, file=file, data=data)
+    except SettingsError as exc:
+        # A WARDLINK_* variable holding a table or list that is not valid JSON.
+        problems.append(ConfigProblem(file, "environment", None, str(exc)))
     if problems:
         raise ConfigError(problems)
     return settings

@@ -22,7 +22,7 @@ from gateway.inventory import DeviceSettings
 from gateway.registry import DEVICE_KINDS, options_model_of
 from gateway.settings import SECRET_KEYS, Settings
 
-_MAX_VALUE_CHARS = 60
+_MAX_VALUE_CHARS = 120  # long enough for a full device or file path
 _RANGE_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
 _PREFIXES = {"Value error, ": "", "Assertion failed, ": "", "Input should ": "should "}
 

@@ -71,13 +71,15 @@ class DeviceSettings(BaseModel):
     @field_validator("connection")
     @classmethod
     def _connection_fits_kind(cls, value: str, info: ValidationInfo) -> str:
-        scheme = parse_connection_url(value).scheme
+        # The kind's own schemes are the most useful answer, so they are checked before the syntax.
+        scheme, sep, _ = value.partition("://")
         kind = info.data.get("kind")
-        if isinstance(kind, str) and scheme not in DEVICE_KINDS[kind].schemes:
+        if sep and isinstance(kind, str) and scheme.lower() not in DEVICE_KINDS[kind].schemes:
             allowed = ", ".join(f"{name}://" for name in DEVICE_KINDS[kind].schemes)
             raise ValueError(
                 f"uses {scheme}://, which kind '{kind}' cannot use; allowed: {allowed}"
             )
+        parse_connection_url(value)
         return value
 
     @field_validator("dialect")
@@ -131,22 +133,29 @@ class Conflict:
     message: str
 
 
-def find_conflicts(devices: Mapping[int, DeviceSettings]) -> list[Conflict]:
-    """Find clashes between entries, keyed by their index in the file.
+def duplicate_ids(ids: Mapping[int, str]) -> list[Conflict]:
+    """Find ids used twice, keyed by entry index; checked even on entries that are otherwise bad."""
+    conflicts: list[Conflict] = []
+    first_use: dict[str, int] = {}
+    for index, device_id in sorted(ids.items()):
+        first = first_use.setdefault(device_id, index)
+        if first != index:
+            message = f"is already the id of devices[{first}]; ids must be unique"
+            conflicts.append(Conflict(index, "id", device_id, message))
+    return conflicts
 
-    Ids must be unique across all entries. Disabled devices open nothing, so only enabled ones
-    compete for a serial port or a listen port; one listen port may serve several devices of the
-    same kind (the runner tells them apart by what they send), never two kinds.
+
+def port_conflicts(devices: Mapping[int, DeviceSettings]) -> list[Conflict]:
+    """Find valid entries that claim the same port, keyed by their index in the file.
+
+    Disabled devices open nothing, so only enabled ones compete for a serial port or a listen
+    port; one listen port may serve several devices of the same kind (the runner tells them
+    apart by what they send), never two kinds.
     """
     conflicts: list[Conflict] = []
-    ids: dict[str, int] = {}
     serial_ports: dict[str, int] = {}
     listen_ports: dict[int, int] = {}
     for index, device in sorted(devices.items()):
-        first = ids.setdefault(device.id, index)
-        if first != index:
-            message = f"is already the id of devices[{first}]; ids must be unique"
-            conflicts.append(Conflict(index, "id", device.id, message))
         if not device.enabled:
             continue
         spec = device.connection_spec
@@ -180,7 +189,11 @@ def validate_inventory(value: object) -> list[DeviceSettings]:
         raise ValueError("should be a list of [[devices]] tables")
     errors: list[InitErrorDetails] = []
     valid: dict[int, DeviceSettings] = {}
+    ids: dict[int, str] = {}
     for index, entry in enumerate(value):
+        entry_id = entry.id if isinstance(entry, DeviceSettings) else _raw_id(entry)
+        if entry_id is not None:
+            ids[index] = entry_id
         try:
             valid[index] = DeviceSettings.model_validate(entry)
         except ValidationError as exc:
@@ -193,7 +206,7 @@ def validate_inventory(value: object) -> list[DeviceSettings]:
                 )
                 for error in exc.errors(include_url=False)
             )
-    for conflict in find_conflicts(valid):
+    for conflict in sorted([*duplicate_ids(ids), *port_conflicts(valid)], key=_position):
         errors.append(
             InitErrorDetails(
                 type=PydanticCustomError("inventory_conflict", conflict.message),
@@ -204,6 +217,15 @@ def validate_inventory(value: object) -> list[DeviceSettings]:
     if errors:
         raise ValidationError.from_exception_data("devices", errors)
     return [valid[index] for index in range(len(value))]
+
+
+def _raw_id(entry: object) -> str | None:
+    raw = entry.get("id") if isinstance(entry, dict) else None
+    return raw if isinstance(raw, str) else None
+
+
+def _position(conflict: Conflict) -> tuple[int, str]:
+    return conflict.index, conflict.field
 
 
 def _name(index: int, device: DeviceSettings) -> str:
