@@ -12,6 +12,7 @@ import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -55,8 +56,10 @@ DEVICE_KINDS: Mapping[str, KindSpec] = MappingProxyType(
 )
 
 
-def resolve(import_string: str) -> object:
+def resolve(import_string: str) -> Any:
     """Import ``"package.module:attribute"`` and return the attribute.
+
+    Typed ``Any`` because only the caller knows what it asked for (a model, a runner).
 
     Raises:
         ImportError: the string is malformed, the module does not import, or lacks the attribute.
