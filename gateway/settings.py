@@ -25,7 +25,6 @@ from pydantic import (
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
-    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -214,11 +213,8 @@ def read_settings(path: Path) -> Settings:
         tomllib.TOMLDecodeError: the file is not TOML.
         OSError: the file cannot be read.
     """
-    sources = (
-        InitSettingsSource(Settings, init_kwargs={}),
-        EnvSettingsSource(Settings),
-        TomlConfigSettingsSource(Settings, toml_file=path),
-    )
+    # Sources in priority order: the first one to set a key wins.
+    sources = (EnvSettingsSource(Settings), TomlConfigSettingsSource(Settings, toml_file=path))
     return Settings(_build_sources=(sources, {}))
 
 
