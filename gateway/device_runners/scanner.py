@@ -105,6 +105,9 @@ async def _accept(device: ScannerDevice, intake: Intake, backoff: Backoff) -> No
                 failing = False
                 backoff.reset()
                 log.info("scanner %s listening on port %d", device.id, listener.port)
+                # Bound but nobody connected yet; also clears an earlier ERROR.
+                detail = f"waiting for scanners on port {listener.port}"
+                intake.report_state(device.id, DeviceState.DISCONNECTED, detail)
                 await _serve_all(listener, device, intake)
         except OpenFailedError as exc:
             if not failing:

@@ -143,7 +143,7 @@ async def test_listen_accepts_several_scanners_and_decodes_every_scan() -> None:
         await intake.wait_until(lambda: len(intake.events) == len(first) + len(second))
         for stream in streams:
             await stream.close()
-        await intake.wait_until(lambda: intake.count_state(DeviceState.DISCONNECTED) == 1)
+        await intake.wait_until(lambda: intake.count_state(DeviceState.DISCONNECTED) == 2)
 
     assert sorted(raw or b"" for raw in intake.raws) == sorted(first + second)
     by_raw = {raw: event for _, event, raw in intake.events}
@@ -152,6 +152,7 @@ async def test_listen_accepts_several_scanners_and_decodes_every_scan() -> None:
     assert person.name == "Nguyễn Thị An"
     assert {event.symbology for _, event, _ in intake.events} == {"code128", "cccd-qr", "gs1"}
     assert [state for state, _ in intake.states] == [
+        DeviceState.DISCONNECTED,  # listening, nobody connected yet
         DeviceState.CONNECTED,
         DeviceState.DISCONNECTED,
     ]
