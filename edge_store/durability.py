@@ -29,6 +29,10 @@ from edge_store.errors import StoreError
 BEGIN_OPTION = "edge_store_begin"
 IMMEDIATE = {BEGIN_OPTION: "IMMEDIATE"}
 
+_USED_BYTES = (
+    "SELECT (page_count - freelist_count) * page_size"
+    " FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()"
+)
 _BEGIN_STATEMENTS = {"DEFERRED": "BEGIN DEFERRED", "IMMEDIATE": "BEGIN IMMEDIATE"}
 # Bounds the WAL file left behind after checkpoints; it is not counted in used_bytes.
 _JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
@@ -98,10 +102,7 @@ def used_bytes(conn: Connection) -> int:
     The WAL file is excluded: it is transient, bounded by ``journal_size_limit`` and
     checkpointing, and including it would make the quota jump with checkpoint timing.
     """
-    page_size = conn.exec_driver_sql("PRAGMA page_size").scalar_one()
-    page_count = conn.exec_driver_sql("PRAGMA page_count").scalar_one()
-    freelist = conn.exec_driver_sql("PRAGMA freelist_count").scalar_one()
-    return int((page_count - freelist) * page_size)
+    return int(conn.exec_driver_sql(_USED_BYTES).scalar_one())
 
 
 def free_disk_bytes(directory: Path) -> int:

@@ -16,10 +16,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, Row, delete, func, select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from edge_store.durability import (
@@ -33,46 +31,23 @@ from edge_store.durability import (
 )
 from edge_store.errors import DuplicateEntryError, StoreFullError
 from edge_store.records import NewEntry, OutboxStats, State, StoredEntry
-from edge_store.schema import check_file, create_schema, delivered_at, device_sequence, outbox
+from edge_store.schema import (
+    ENTRY_COLUMNS,
+    RAISE_LAST_SEQ,
+    check_file,
+    chunks,
+    create_schema,
+    delivered_at,
+    device_sequence,
+    outbox,
+    to_entry,
+)
 
 log = logging.getLogger("edge_store")
 
 # Estimated bytes a row costs beyond its payload and strings: digest, integers, record header,
 # and its entries in the two indexes. Errs high so the quota is not overshot.
 _ROW_OVERHEAD = 160
-# Ids/rowids per IN (...) clause, well under SQLite's bound-parameter limit.
-_CHUNK = 500
-
-_T = TypeVar("_T")
-
-
-def _chunks(items: Iterable[_T]) -> Iterator[list[_T]]:
-    batch: list[_T] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == _CHUNK:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _entry(row: Row[tuple[object, ...]]) -> StoredEntry:
-    m = row._mapping
-    return StoredEntry(
-        rowid=m["rowid"],
-        id=m["id"],
-        device=m["device"],
-        seq=m["seq"],
-        lane=m["lane"],
-        topic=m["topic"],
-        payload=m["payload"],
-        digest=m["digest"],
-        state=State(m["state"]),
-        created_at=m["created_at"],
-        attempts=m["attempts"],
-        note=m["note"],
-    )
 
 
 class Outbox:
@@ -194,7 +169,7 @@ class Outbox:
         with self._read() as conn:
             query = select(outbox.c.id)
             return sorted(
-                i for c in _chunks(ids) for i in conn.scalars(query.where(outbox.c.id.in_(c)))
+                i for c in chunks(ids) for i in conn.scalars(query.where(outbox.c.id.in_(c)))
             )
 
     def _insert_rows(self, conn: Connection, entries: Sequence[NewEntry]) -> list[int]:
@@ -223,12 +198,7 @@ class Outbox:
         latest: dict[str, int] = {}
         for e in entries:
             latest[e.device] = max(e.seq, latest.get(e.device, e.seq))
-        upsert = sqlite_insert(device_sequence)
-        upsert = upsert.on_conflict_do_update(
-            index_elements=[device_sequence.c.device],
-            set_={"last_seq": func.max(device_sequence.c.last_seq, upsert.excluded.last_seq)},
-        )
-        conn.execute(upsert, [{"device": d, "last_seq": s} for d, s in latest.items()])
+        conn.execute(RAISE_LAST_SEQ, [{"device": d, "last_seq": s} for d, s in latest.items()])
         return rowids
 
     def claim(self, lane: int, *, after_rowid: int = 0, limit: int = 500) -> list[StoredEntry]:
@@ -238,25 +208,28 @@ class Outbox:
         sender never forwards silently corrupted data (RELIABILITY.md finding 10).
         """
         query = (
-            select(outbox)
+            select(*ENTRY_COLUMNS)
             .where(outbox.c.state == State.PENDING, outbox.c.lane == lane)
             .where(outbox.c.rowid > after_rowid)
             .order_by(outbox.c.rowid)
             .limit(limit)
         )
         with self._read() as conn:
-            found = [_entry(row) for row in conn.execute(query)]
-        good = [e for e in found if hashlib.sha256(e.payload).digest() == e.digest]
-        for bad in (e for e in found if e not in good):
-            log.error("outbox row %d (id %s) failed its digest check", bad.rowid, bad.id)
-            self.quarantine(bad.rowid, "payload digest mismatch (storage corruption)")
+            found = [to_entry(row) for row in conn.execute(query)]
+        good: list[StoredEntry] = []
+        for entry in found:
+            if hashlib.sha256(entry.payload).digest() == entry.digest:
+                good.append(entry)
+            else:
+                log.error("outbox row %d (id %s) failed its digest check", entry.rowid, entry.id)
+                self.quarantine(entry.rowid, "payload digest mismatch (storage corruption)")
         return good
 
     def mark_sent(self, rowids: Iterable[int]) -> None:
         """Move pending rows to sent, stamping ``sent_at`` and counting the attempt."""
         now = self._clock()
         with self._write() as conn:
-            for chunk in _chunks(rowids):
+            for chunk in chunks(rowids):
                 conn.execute(
                     update(outbox)
                     .where(outbox.c.rowid.in_(chunk), outbox.c.state == State.PENDING)
@@ -271,7 +244,7 @@ class Outbox:
             .values(state=State.ACKED, acked_at=self._clock())
         )
         with self._write() as conn:
-            return sum(conn.execute(stmt.where(outbox.c.id.in_(c))).rowcount for c in _chunks(ids))
+            return sum(conn.execute(stmt.where(outbox.c.id.in_(c))).rowcount for c in chunks(ids))
 
     def requeue_sent(self, older_than_s: float | None = None) -> int:
         """Put sent rows back to pending (end-to-end resend); optionally only long-unacked ones."""
@@ -305,7 +278,7 @@ class Outbox:
         with self._write() as conn:
             if ids is None:
                 return conn.execute(stmt).rowcount
-            return sum(conn.execute(stmt.where(outbox.c.id.in_(c))).rowcount for c in _chunks(ids))
+            return sum(conn.execute(stmt.where(outbox.c.id.in_(c))).rowcount for c in chunks(ids))
 
     def prune(self) -> int:
         """Delete delivered rows older than the retention period; return how many."""
@@ -360,8 +333,8 @@ class Outbox:
 
         Defined last: inside the class body the name shadows the builtin in later annotations.
         """
-        query = select(outbox).order_by(outbox.c.rowid).limit(limit)
+        query = select(*ENTRY_COLUMNS).order_by(outbox.c.rowid).limit(limit)
         if state is not None:
             query = query.where(outbox.c.state == state)
         with self._read() as conn:
-            return [_entry(row) for row in conn.execute(query)]
+            return [to_entry(row) for row in conn.execute(query)]

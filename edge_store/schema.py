@@ -1,4 +1,4 @@
-"""Table definitions of the outbox file and the check that a file really is one.
+"""Table definitions of the outbox file, shared statements, and the check that a file is one.
 
 The file is validated with the plain ``sqlite3`` module *before* SQLAlchemy opens it, because
 opening through the engine switches the journal to WAL, which would modify a foreign database.
@@ -7,7 +7,10 @@ opening through the engine switches the journal to WAL, which would modify a for
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import fields
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import (
     Column,
@@ -17,13 +20,16 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Row,
     Table,
     Text,
     func,
     insert,
 )
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from edge_store.errors import ForeignDatabaseError, StoreCorruptError, StoreError, StoreInUseError
+from edge_store.records import State, StoredEntry
 
 APPLICATION = "wardlink-outbox"
 SCHEMA_VERSION = 1
@@ -76,6 +82,41 @@ store_meta = Table(
     Column("key", Text, primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+
+_CHUNK = 500
+
+_T = TypeVar("_T")
+
+_insert_seq = sqlite_insert(device_sequence)
+# Built once: constructing the statement costs more than executing it.
+RAISE_LAST_SEQ = _insert_seq.on_conflict_do_update(
+    index_elements=[device_sequence.c.device],
+    set_={"last_seq": func.max(device_sequence.c.last_seq, _insert_seq.excluded.last_seq)},
+)
+
+
+def chunks(items: Iterable[_T]) -> Iterator[list[_T]]:
+    """Split ids for ``IN (...)`` clauses so no statement nears SQLite's parameter limit."""
+    batch: list[_T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == _CHUNK:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+# The columns StoredEntry carries, in its field order; timestamps of delivery stay in the file.
+ENTRY_COLUMNS = [outbox.c[f.name] for f in fields(StoredEntry)]
+
+
+def to_entry(row: Row[tuple[object, ...]]) -> StoredEntry:
+    """Build a ``StoredEntry`` from a row selected with ``ENTRY_COLUMNS``."""
+    values = dict(row._mapping)
+    values["state"] = State(values["state"])
+    return StoredEntry(**values)
 
 
 def check_file(path: Path, busy_timeout_s: float) -> bool:
