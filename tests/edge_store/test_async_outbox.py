@@ -70,19 +70,27 @@ async def test_batches_respect_max_batch_without_splitting_a_call(db_path: Path)
 
 
 async def test_store_work_runs_on_one_worker_thread(db_path: Path) -> None:
-    threads: set[int] = set()
+    store_threads: set[int] = set()
+    observer_threads: set[int] = set()
 
-    def observe(size: int, seconds: float) -> None:
-        threads.add(threading.get_ident())
+    def clock() -> float:  # the Outbox reads its clock inside every write
+        store_threads.add(threading.get_ident())
+        return 1_700_000_000.0
 
-    store = await AsyncOutbox.open(db_path, on_commit=observe, min_free_bytes=0)
-    loop_thread = threading.get_ident()
-    await asyncio.gather(*(store.append(new_entry(n)) for n in range(10)))
-    assert threads == {loop_thread}  # the observer is called back on the event loop
-    worker = await store._call(threading.get_ident)
-    assert worker != loop_thread
-    assert await store._call(threading.get_ident) == worker
+    store = await AsyncOutbox.open(
+        db_path,
+        clock=clock,
+        on_commit=lambda size, seconds: observer_threads.add(threading.get_ident()),
+        min_free_bytes=0,
+    )
+    rowids = await asyncio.gather(*(store.append(new_entry(n)) for n in range(10)))
+    await store.mark_sent(rowids)
+    await store.mark_acked([new_entry(0).id])
     await store.close()
+
+    assert len(store_threads) == 1
+    assert threading.get_ident() not in store_threads
+    assert observer_threads == {threading.get_ident()}  # called back on the event loop
 
 
 async def test_a_full_batch_fails_all_its_callers_and_keeps_the_store(
