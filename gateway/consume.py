@@ -216,8 +216,9 @@ def _pretty(envelope: dict[str, Any]) -> str:
         ]
         return f"{head} {kind:<14} " + " ".join(parts)
     if kind == "identification":
-        fields = ",".join(sorted(payload.get("fields", {})))
-        return f"{head} {kind:<14} {payload.get('symbology') or 'barcode'} [{fields}]"
+        # Specimen labels and product codes are shown; a person's card is not (PHI).
+        shown = "person card" if payload.get("person") else payload["data"][:40]
+        return f"{head} {kind:<14} {payload.get('symbology') or 'barcode':<8} {shown}"
     if kind == "alarm":
         return f"{head} {kind:<14} {payload['priority']} {payload['state']} {payload['text']}"
     return f"{head} {kind}"

@@ -135,7 +135,7 @@ class Gateway:
     async def run(self) -> None:
         await self.pipeline.start()
         await self.control.start()
-        forwarder = asyncio.create_task(self.forwarder.run(), name="forwarder")
+        forwarder = asyncio.create_task(self._keep_forwarding(), name="forwarder")
         housekeeping = asyncio.create_task(self._housekeeping(), name="housekeeping")
         runners = [
             asyncio.create_task(self._supervise(d), name=f"device:{d.id}") for d in self._devices
@@ -157,6 +157,16 @@ class Gateway:
             await self.outbox.close()
             await self.control.close()
             log.info("gateway stopped cleanly")
+
+    async def _keep_forwarding(self) -> None:
+        # A bug in the forwarder must not silently stop delivery while intake goes on.
+        while True:
+            try:
+                await self.forwarder.run()
+                return
+            except Exception:
+                log.exception("forwarder crashed; restarting it in 1 s")
+                await asyncio.sleep(1.0)
 
     async def _supervise(self, device: Any) -> None:
         spec = DEVICE_KINDS[device.kind]

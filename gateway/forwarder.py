@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiomqtt
+from aiomqtt.exceptions import MqttConnectError
 import paho.mqtt.client as paho_mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -91,6 +92,7 @@ class Forwarder:
         self._confirmed: list[int] = []
         self._flush_wanted = asyncio.Event()
         self.connected = False
+        self._v5_worked = False  # once MQTT 5 worked, a failure is an outage, not a protocol
 
     # -- called by the pipeline and the daemon -------------------------------------------------
     def notify(self, lane: Lane) -> None:
@@ -114,22 +116,41 @@ class Forwarder:
             try:
                 await self._session()
                 attempt = 0
-            except aiomqtt.MqttConnectError as exc:
-                if self._cfg.protocol == "auto" and self._protocol is aiomqtt.ProtocolVersion.V5 and (
-                    exc.rc in _UNSUPPORTED_PROTOCOL
-                ):
-                    log.warning("broker does not speak MQTT 5; falling back to MQTT 3.1.1 "
-                                "(ACL refusals are then invisible: prefer an MQTT 5 broker)")
+            except (aiomqtt.MqttError, _SessionReset, OSError) as exc:
+                if await self._should_fall_back(exc):
+                    log.warning(
+                        "broker does not accept MQTT 5 (%s); falling back to MQTT 3.1.1, where "
+                        "ACL refusals are invisible: prefer an MQTT 5 broker", exc
+                    )
                     self._protocol = aiomqtt.ProtocolVersion.V311
                     continue
-                attempt = self._log_failure(exc, attempt)
-            except (aiomqtt.MqttError, _SessionReset, OSError) as exc:
                 attempt = self._log_failure(exc, attempt)
             if self._stopping.is_set():
                 break
             delay = min(self._cfg.reconnect_max_s, self._cfg.reconnect_min_s * 2**attempt)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), random.uniform(delay / 2, delay))
+
+    async def _should_fall_back(self, exc: BaseException) -> bool:
+        """In ``auto`` mode: did a reachable broker turn down our MQTT 5 CONNECT?
+
+        A broker may answer 0x84 (unsupported protocol) or, like amqtt, just drop the
+        connection; either way the TCP port answers, which tells it apart from an outage.
+        """
+        if self._cfg.protocol != "auto" or not self._is_v5 or self._v5_worked:
+            return False
+        if isinstance(exc, MqttConnectError):
+            return exc.rc in _UNSUPPORTED_PROTOCOL
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(self._cfg.host, self._cfg.port), 5
+            )
+        except (OSError, TimeoutError):
+            return False
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return True
 
     def _log_failure(self, exc: BaseException, attempt: int) -> int:
         if attempt == 0:
@@ -158,7 +179,7 @@ class Forwarder:
             keepalive=self._cfg.keepalive_s,
             will=aiomqtt.Will(self._topics.status, self._status_payload("offline"), 1, True),
             max_inflight_messages=self._cfg.window,
-            timeout=10,
+            timeout=5,
         )
 
     async def _session(self) -> None:
@@ -172,6 +193,7 @@ class Forwarder:
 
             paho.on_publish = on_publish
             self.connected = True
+            self._v5_worked |= self._is_v5
             self._metrics.broker_connected.set(1)
             self._metrics.broker_protocol.set(5 if self._is_v5 else 4)
             log.info("connected to broker %s:%d (MQTT %s)", self._cfg.host, self._cfg.port,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import shutil
 import signal
 import socket
@@ -72,6 +73,9 @@ class Mosquitto:
             "max_inflight_messages 0",
             f"persistence {'true' if persistence else 'false'}",
             f"persistence_location {workdir}/",
+            # Run as root, Mosquitto would drop to user `mosquitto`, which cannot read pytest's
+            # private temporary folders; stay the invoking user (ignored when not root).
+            f"user {getpass.getuser()}",
         ]
         if acl is not None:
             acl_path = workdir / "acl"
@@ -95,7 +99,12 @@ class Mosquitto:
             self._proc = subprocess.Popen(
                 [self.binary, "-c", str(self.conf)], stdout=log, stderr=subprocess.STDOUT
             )
-        wait_for_port(self.host, self.port)
+        try:
+            wait_for_port(self.host, self.port)
+        except OSError:
+            self.stop(kill=True)
+            msg = f"mosquitto did not start; its log says:\n{self.log.read_text()[-2000:]}"
+            raise RuntimeError(msg) from None
 
     def stop(self, *, kill: bool = False) -> None:
         if self._proc is None:

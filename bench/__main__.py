@@ -1,0 +1,60 @@
+"""``make bench``: store and forwarding throughput, printed as one table.
+
+Rows: events/s appended through the pipeline at the durable default (WAL + FULL, group commit)
+and at the relaxed mode; commit latency p50/p99; events/s from the store through a real Mosquitto
+to the reference consumer at QoS 1; and raw paho QoS 1 publishing on the same broker as the
+ceiling. Figures depend on the machine; compare rows of the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import platform
+import tempfile
+from pathlib import Path
+
+from bench.forwarding import bench_paho_ceiling, bench_store_to_consumer
+from bench.intake import bench_append
+from tests.hardware_sim.broker import Mosquitto
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--producers", type=int, default=200)
+    args = parser.parse_args()
+    rows: list[tuple[str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="wardlink-bench-") as tmp:
+        work = Path(tmp)
+        for mode in ("durable", "relaxed"):
+            result = asyncio.run(bench_append(work / mode, mode, args.events, args.producers))
+            rows += [
+                (f"append, {mode} ({result.producers} producers)", f"{result.rate:,.0f} events/s"),
+                (f"  commit p50 / p99 ({mode})",
+                 f"{result.commit_p50 * 1e3:.2f} / {result.commit_p99 * 1e3:.2f} ms"),
+                (f"  submit->durable p50 / p99 ({mode})",
+                 f"{result.ack_p50 * 1e3:.2f} / {result.ack_p99 * 1e3:.2f} ms"),
+                (f"  events per commit, mean ({mode})", f"{result.mean_batch:,.1f}"),
+            ]
+        with Mosquitto(work / "broker") as broker:
+            forwarded = asyncio.run(bench_store_to_consumer(work / "fwd", broker, args.events))
+            rows += [
+                ("store -> Mosquitto (PUBACKed), QoS 1", f"{forwarded.to_broker:,.0f} events/s"),
+                ("store -> Mosquitto -> consumer, QoS 1", f"{forwarded.to_consumer:,.0f} events/s"),
+            ]
+            ceiling = bench_paho_ceiling(broker, args.events, forwarded.payload_size)
+            rows.append(("raw paho publish, QoS 1, same broker (ceiling)",
+                         f"{ceiling:,.0f} msg/s"))
+    print(f"\nWardLink bench — {platform.node()} ({platform.machine()}, "
+          f"Python {platform.python_version()}), {args.events:,} events of ~"
+          f"{forwarded.payload_size} bytes\n")
+    width = max(len(name) for name, _ in rows)
+    print(f"| {'measure':<{width}} | {'result':>22} |")
+    print(f"|{'-' * (width + 2)}|{'-' * 24}|")
+    for name, value in rows:
+        print(f"| {name:<{width}} | {value:>22} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""``make demo``: a simulated ward — broker, gateway, device simulators and the central consumer.
+
+Uses the machine's Mosquitto when there is one, otherwise an embedded amqtt broker (MQTT 3.1.1
+only, which also shows the gateway's fallback). Every device kind with a simulator joins the
+ward; the consumer prints one line per coded event as it arrives. Ctrl-C (or ``--duration``)
+stops everything cleanly and prints the consumer's tally.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from tests.hardware_sim.broker import (
+    Mosquitto,
+    embedded_broker,
+    find_mosquitto,
+    free_port,
+    wait_for_port,
+)
+from tests.hardware_sim.pty_pair import PtyPair
+from tests.hardware_sim.scanner import ScannerSim, connect_and_play, generated_scans
+
+CONFIG = """\
+# Written by `make demo` for the simulated ward; edit wardlink.example.toml for a real one.
+config_version = 1
+
+[gateway]
+site = "demo-hospital"
+ward = "icu-1"
+id = "gw-demo"
+
+[mqtt]
+url = "{broker}"
+reconnect_max_s = 2.0
+
+[store]
+path = "{store}"
+
+[http]
+listen = "127.0.0.1:{http_port}"
+
+[[devices]]
+id = "reception-scanner"
+kind = "serial-scanner"
+connection = "listen://127.0.0.1:{scanner_port}"
+
+[[devices]]
+id = "lab-scanner"
+kind = "serial-scanner"
+connection = "serial://{pty}?baudrate=9600"
+"""
+
+
+def _say(text: str) -> None:
+    print(f"[demo] {text}", flush=True)
+
+
+@contextlib.asynccontextmanager
+async def _broker(choice: str, workdir: Path) -> AsyncIterator[tuple[str, str]]:
+    """Yield (broker URL, MQTT version for the consumer)."""
+    if choice != "embedded" and find_mosquitto():
+        with Mosquitto(workdir / "mosquitto", persistence=True) as broker:
+            _say(f"broker: Mosquitto on {broker.url}")
+            yield broker.url, "5"
+        return
+    if choice == "mosquitto":
+        msg = "--broker mosquitto: mosquitto is not installed"
+        raise SystemExit(msg)
+    async with embedded_broker() as url:
+        _say(f"broker: embedded amqtt on {url} (no Mosquitto here; MQTT 3.1.1)")
+        yield url, "3.1.1"
+
+
+async def _wait_for_line(path: Path, text: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while text not in path.read_text(errors="replace"):
+        if time.monotonic() > deadline:
+            msg = f"timed out waiting for {text!r} in {path}"
+            raise TimeoutError(msg)
+        await asyncio.sleep(0.1)
+
+
+async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | None) -> int:
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with _broker(broker_choice, workdir) as (broker_url, mqtt_version):
+        with PtyPair(workdir) as pty:
+            scanner_port = free_port()
+            config = workdir / "wardlink.toml"
+            config.write_text(CONFIG.format(
+                broker=broker_url, store=workdir / "outbox.db", http_port=free_port(),
+                scanner_port=scanner_port, pty=pty.path,
+            ))
+            gateway_log = workdir / "gateway.log"
+            with gateway_log.open("w") as log:
+                gateway = subprocess.Popen(
+                    [sys.executable, "-m", "gateway", "run", "--config", str(config)],
+                    stderr=log, env=env,
+                )
+            _say(f"gateway: `wardlink run --config {config}` (log: {gateway_log})")
+            consumer = subprocess.Popen(
+                [sys.executable, "-m", "gateway", "consume", "--broker", broker_url, "--pretty",
+                 "--mqtt", mqtt_version, "--clean", "--client-id", "demo-centre"],
+                env=env,
+            )
+            _say("consumer: `wardlink consume --pretty` — coded events appear below")
+            try:
+                await _wait_for_line(gateway_log, "device lab-scanner is connected")
+                await asyncio.to_thread(wait_for_port, "127.0.0.1", scanner_port, 30)
+                rng = random.Random(7)
+                sims = [
+                    asyncio.create_task(connect_and_play(
+                        ScannerSim(generated_scans(rng), rate=1.0), "127.0.0.1", scanner_port)),
+                    asyncio.create_task(ScannerSim(
+                        itertools.islice(generated_scans(rng), 100_000), rate=0.5).play(pty)),
+                ]
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), duration_s)
+                for task in sims:
+                    task.cancel()
+                await asyncio.gather(*sims, return_exceptions=True)
+            finally:
+                gateway.send_signal(signal.SIGTERM)
+                code = await asyncio.to_thread(gateway.wait, 30)
+                consumer.send_signal(signal.SIGTERM)
+                await asyncio.to_thread(consumer.wait, 30)
+    _say(f"gateway exited with {code}; store kept in {workdir} (`wardlink outbox stats "
+         f"--store {workdir / 'outbox.db'}`)")
+    return code
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="make demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=None, help="seconds (default: Ctrl-C)")
+    parser.add_argument("--broker", choices=["auto", "mosquitto", "embedded"], default="auto")
+    parser.add_argument("--workdir", type=Path, default=Path("demo-data"))
+    parser.add_argument("--fresh", action="store_true", help="start with an empty store")
+    args = parser.parse_args()
+    if args.fresh:
+        shutil.rmtree(args.workdir, ignore_errors=True)
+    sys.exit(asyncio.run(run_ward(args.workdir, broker_choice=args.broker,
+                                  duration_s=args.duration)))
+
+
+if __name__ == "__main__":
+    main()
