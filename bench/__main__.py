@@ -31,10 +31,14 @@ def main() -> None:
             result = asyncio.run(bench_append(work / mode, mode, args.events, args.producers))
             rows += [
                 (f"append, {mode} ({result.producers} producers)", f"{result.rate:,.0f} events/s"),
-                (f"  commit p50 / p99 ({mode})",
-                 f"{result.commit_p50 * 1e3:.2f} / {result.commit_p99 * 1e3:.2f} ms"),
-                (f"  submit->durable p50 / p99 ({mode})",
-                 f"{result.ack_p50 * 1e3:.2f} / {result.ack_p99 * 1e3:.2f} ms"),
+                (
+                    f"  commit p50 / p99 ({mode})",
+                    f"{result.commit_p50 * 1e3:.2f} / {result.commit_p99 * 1e3:.2f} ms",
+                ),
+                (
+                    f"  submit->durable p50 / p99 ({mode})",
+                    f"{result.ack_p50 * 1e3:.2f} / {result.ack_p99 * 1e3:.2f} ms",
+                ),
                 (f"  events per commit, mean ({mode})", f"{result.mean_batch:,.1f}"),
             ]
         with Mosquitto(work / "broker") as broker:
@@ -44,11 +48,12 @@ def main() -> None:
                 ("store -> Mosquitto -> consumer, QoS 1", f"{forwarded.to_consumer:,.0f} events/s"),
             ]
             ceiling = bench_paho_ceiling(broker, args.events, forwarded.payload_size)
-            rows.append(("raw paho publish, QoS 1, same broker (ceiling)",
-                         f"{ceiling:,.0f} msg/s"))
-    print(f"\nWardLink bench — {platform.node()} ({platform.machine()}, "
-          f"Python {platform.python_version()}), {args.events:,} events of ~"
-          f"{forwarded.payload_size} bytes\n")
+            rows.append(("raw paho publish, QoS 1, same broker (ceiling)", f"{ceiling:,.0f} msg/s"))
+    print(
+        f"\nWardLink bench — {platform.node()} ({platform.machine()}, "
+        f"Python {platform.python_version()}), {args.events:,} events of ~"
+        f"{forwarded.payload_size} bytes\n"
+    )
     width = max(len(name) for name, _ in rows)
     print(f"| {'measure':<{width}} | {'result':>22} |")
     print(f"|{'-' * (width + 2)}|{'-' * 24}|")

@@ -13,13 +13,12 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from bench.intake import TOPICS, make_pipeline, sample_event
 from edge_store import AsyncOutbox, Outbox
 from gateway.forwarder import Forwarder, ForwarderConfig
 from gateway.metrics import Metrics
 from gateway.status import StatusBoard
 from tests.hardware_sim.broker import Mosquitto
-
-from bench.intake import TOPICS, make_pipeline, sample_event
 
 
 @dataclass
@@ -34,14 +33,28 @@ async def bench_store_to_consumer(work: Path, broker: Mosquitto, events: int) ->
     pipeline = make_pipeline(outbox, devices=1)
     await pipeline.start()
     for start in range(0, events, 1000):
-        await asyncio.gather(*(pipeline.submit("analyzer-0", sample_event(i))
-                               for i in range(start, min(events, start + 1000))))
+        await asyncio.gather(
+            *(
+                pipeline.submit("analyzer-0", sample_event(i))
+                for i in range(start, min(events, start + 1000))
+            )
+        )
     payload_size = len((await outbox.claim(1, limit=1))[0].payload)
     err = work / "consumer.stderr"
     consumer = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "consume", "--broker",
-         f"mqtt://{broker.host}:{broker.port}", "--clean", "--out", "/dev/null",
-         "--count", str(events)],
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "consume",
+            "--broker",
+            f"mqtt://{broker.host}:{broker.port}",
+            "--clean",
+            "--out",
+            "/dev/null",
+            "--count",
+            str(events),
+        ],
         stderr=err.open("wb"),
     )
     while "consuming" not in err.read_text():
@@ -49,13 +62,17 @@ async def bench_store_to_consumer(work: Path, broker: Mosquitto, events: int) ->
     metrics = Metrics()
     forwarder = Forwarder(
         ForwarderConfig(host=broker.host, port=broker.port, client_id="bench-gw"),
-        TOPICS, outbox, metrics, StatusBoard(metrics),
+        TOPICS,
+        outbox,
+        metrics,
+        StatusBoard(metrics),
     )
     started = time.perf_counter()
     task = asyncio.create_task(forwarder.run())
     labels = {"device": "analyzer-0", "kind": "lab"}
-    while (metrics.registry.get_sample_value("wardlink_forward_messages_total", labels)
-           or 0) < events:
+    while (
+        metrics.registry.get_sample_value("wardlink_forward_messages_total", labels) or 0
+    ) < events:
         await asyncio.sleep(0.005)
     to_broker = time.perf_counter() - started
     while consumer.poll() is None:
@@ -78,8 +95,7 @@ def bench_paho_ceiling(broker: Mosquitto, events: int, payload_size: int) -> flo
         if acked == events:
             done.set()
 
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-paho",
-                         protocol=mqtt.MQTTv5)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-paho", protocol=mqtt.MQTTv5)
     client.max_inflight_messages_set(64)
     client.max_queued_messages_set(0)
     client.on_publish = on_publish

@@ -27,7 +27,9 @@ def sample_event(i: int) -> LabResult:
             Observation(
                 local_code=CodedValue(code="GLU", system="local"),
                 code=CodedValue(code="2345-7", system="LOINC", display="Glucose"),
-                value=5.4 + (i % 10) / 10, unit="mmol/L", reference_range="3.9-6.1",
+                value=5.4 + (i % 10) / 10,
+                unit="mmol/L",
+                reference_range="3.9-6.1",
             )
         ],
     )
@@ -36,7 +38,10 @@ def sample_event(i: int) -> LabResult:
 def make_pipeline(outbox: AsyncOutbox, devices: int = 10) -> Pipeline:
     metrics = Metrics()
     return Pipeline(
-        topics=TOPICS, outbox=outbox, metrics=metrics, status=StatusBoard(metrics),
+        topics=TOPICS,
+        outbox=outbox,
+        metrics=metrics,
+        status=StatusBoard(metrics),
         devices={f"analyzer-{d}": DeviceInfo(kind="astm-analyzer") for d in range(devices)},
         on_committed=lambda _lane: None,
     )

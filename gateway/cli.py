@@ -52,7 +52,6 @@ def _cmd_config_check(args: argparse.Namespace) -> int:
 
 def _open_store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from edge_store import Outbox  # noqa: PLC0415
-
     from gateway.daemon import open_outbox  # noqa: PLC0415
 
     if args.store:
@@ -71,20 +70,30 @@ def _cmd_outbox(args: argparse.Namespace) -> int:
     try:
         if args.outbox_command == "stats":
             stats = outbox.stats()
-            print(json.dumps({
-                "pending_by_lane": {("alarm" if k == 0 else "normal"): v
-                                    for k, v in stats.pending.items()},
-                "sent": stats.sent, "acknowledged": stats.acked,
-                "quarantined": stats.quarantined,
-                "oldest_pending_age_s": stats.oldest_pending_age_s,
-                "used_bytes": stats.used_bytes, "quota_bytes": stats.quota_bytes,
-            }, indent=2))
+            print(
+                json.dumps(
+                    {
+                        "pending_by_lane": {
+                            ("alarm" if k == 0 else "normal"): v for k, v in stats.pending.items()
+                        },
+                        "sent": stats.sent,
+                        "acknowledged": stats.acked,
+                        "quarantined": stats.quarantined,
+                        "oldest_pending_age_s": stats.oldest_pending_age_s,
+                        "used_bytes": stats.used_bytes,
+                        "quota_bytes": stats.quota_bytes,
+                    },
+                    indent=2,
+                )
+            )
         elif args.outbox_command == "list":
             state = State[args.state.upper()] if args.state else None
             for row in outbox.list(state, limit=args.limit):
                 created = datetime.fromtimestamp(row.created_at, UTC).isoformat()
-                print(f"{row.rowid}\t{row.id}\t{row.device}\t{row.seq}\t{row.state.name.lower()}"
-                      f"\t{created}\t{row.topic}")
+                print(
+                    f"{row.rowid}\t{row.id}\t{row.device}\t{row.seq}\t{row.state.name.lower()}"
+                    f"\t{created}\t{row.topic}"
+                )
         else:
             since = None
             if args.since:
@@ -122,7 +131,9 @@ def _cmd_consume(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wardlink", description=__doc__)
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the gateway")
@@ -131,7 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     config = commands.add_parser("config", help="configuration tools")
     config_commands = config.add_subparsers(dest="config_command", required=True)
-    check = config_commands.add_parser("check", help="validate a wardlink.toml, one line per problem")
+    check = config_commands.add_parser(
+        "check", help="validate a wardlink.toml, one line per problem"
+    )
     check.add_argument("file", type=Path)
     check.set_defaults(func=_cmd_config_check)
 

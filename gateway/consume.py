@@ -21,10 +21,9 @@ from typing import IO, Any
 
 import paho.mqtt.client as mqtt
 from jsonschema import Draft202012Validator
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from gateway.mqtt_properties import connect_properties
 from gateway.schemas import load_envelope_schema
 from gateway.topics import KIND_SEGMENTS
 
@@ -41,7 +40,7 @@ class ConsumeOptions:
     topic_root: str = "wardlink"
     gateway_filter: str = "+/+/+"  # site/ward/gateway, MQTT wildcards allowed
     client_id: str = "wardlink-consumer"
-    protocol: int = mqtt.MQTTv5
+    protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv5
     persistent: bool = True
     send_acks: bool = False
     output: Path | None = None
@@ -114,7 +113,7 @@ class Consumer:
         log.info("consuming %s", ", ".join(self.subscriptions()))
 
     def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
-        self.handle(message.topic, message.payload, _digest_property(message))
+        self.handle(message.topic, bytes(message.payload), _digest_property(message))
         client.ack(message.mid, message.qos)
         self._maybe_flush_acks()
 
@@ -142,7 +141,9 @@ class Consumer:
         self._seen.add(envelope_id)
         tally.unique += 1
         self._track_sequence(envelope)
-        line = _pretty(envelope) if self.options.pretty else json.dumps(envelope, ensure_ascii=False)
+        line = (
+            _pretty(envelope) if self.options.pretty else json.dumps(envelope, ensure_ascii=False)
+        )
         self._out.write(line + "\n")
         self._out.flush()
 
@@ -176,13 +177,15 @@ class Consumer:
 
     def run(self, should_stop: Callable[[], bool]) -> None:
         opts = self.options
+        v5 = opts.protocol == mqtt.MQTTv5
         props = None
-        if opts.protocol == mqtt.MQTTv5 and opts.persistent:
-            props = Properties(PacketTypes.CONNECT)
-            props.SessionExpiryInterval = 7 * 86400
+        if v5 and opts.persistent:
+            props = connect_properties(7 * 86400)
         self._client.connect(
-            opts.host, opts.port, keepalive=30,
-            clean_start=not opts.persistent if opts.protocol == mqtt.MQTTv5 else 3,
+            opts.host,
+            opts.port,
+            keepalive=30,
+            clean_start=not opts.persistent if v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
             properties=props,
         )
         self._client.loop_start()
@@ -225,7 +228,7 @@ def _pretty(envelope: dict[str, Any]) -> str:
 
 
 def run_consumer(options: ConsumeOptions, *, count: int | None, duration_s: float | None) -> int:
-    """Consume until SIGINT/SIGTERM, ``count`` unique envelopes or ``duration_s``; print a summary."""
+    """Consume until SIGINT/SIGTERM, ``count`` unique envelopes or ``duration_s``; tally."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

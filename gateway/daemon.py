@@ -18,15 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from edge_store import AsyncOutbox, Durability, Outbox
 from gateway.forwarder import Forwarder, ForwarderConfig
 from gateway.http import ControlServer, Readiness
 from gateway.intake import Intake
 from gateway.metrics import Metrics
 from gateway.pipeline import DeviceInfo, Pipeline
-from gateway.registry import DEVICE_KINDS, resolve
+from gateway.registry import DEVICE_KINDS, options_model_of, resolve
 from gateway.settings import Settings
 from gateway.status import StatusBoard
 from gateway.topics import Topics
@@ -68,7 +66,7 @@ def forwarder_config(settings: Settings) -> ForwarderConfig:
     if mqtt.tls:
         tls = ssl.create_default_context(cafile=mqtt.ca_file)
         if mqtt.cert_file:
-            tls.load_cert_chain(mqtt.cert_file, mqtt.key_file)
+            tls.load_cert_chain(mqtt.cert_file, mqtt.key_file, mqtt.resolved_key_passphrase())
     return ForwarderConfig(
         host=mqtt.host,
         port=mqtt.port,
@@ -92,7 +90,9 @@ class Gateway:
         self.metrics = Metrics()
         self.status = StatusBoard(self.metrics)
         self.topics = Topics(
-            settings.mqtt.topic_root, settings.gateway.site, settings.gateway.ward,
+            settings.mqtt.topic_root,
+            settings.gateway.site,
+            settings.gateway.ward,
             settings.gateway.id,
         )
         self._stop = asyncio.Event()
@@ -100,12 +100,19 @@ class Gateway:
         self._quota_bytes = settings.store.quota_mb * 1024 * 1024
         devices = [d for d in settings.devices if d.enabled]
         self._devices = devices
-        self.outbox = AsyncOutbox(open_outbox(settings), max_batch=settings.store.max_batch,
-                                  on_commit=self._observe_commit)
-        self.forwarder = Forwarder(forwarder_config(settings), self.topics, self.outbox,
-                                   self.metrics, self.status)
+        self.outbox = AsyncOutbox(
+            open_outbox(settings),
+            max_batch=settings.store.max_batch,
+            on_commit=self._observe_commit,
+        )
+        self.forwarder = Forwarder(
+            forwarder_config(settings), self.topics, self.outbox, self.metrics, self.status
+        )
         self.pipeline = Pipeline(
-            topics=self.topics, outbox=self.outbox, metrics=self.metrics, status=self.status,
+            topics=self.topics,
+            outbox=self.outbox,
+            metrics=self.metrics,
+            status=self.status,
             devices={d.id: DeviceInfo(kind=d.kind, encoding=d.encoding) for d in settings.devices},
             on_committed=self.forwarder.notify,
         )
@@ -140,8 +147,12 @@ class Gateway:
         runners = [
             asyncio.create_task(self._supervise(d), name=f"device:{d.id}") for d in self._devices
         ]
-        log.info("gateway %s up: %d devices, store %s", self.topics.base, len(runners),
-                 self.settings.store.path)
+        log.info(
+            "gateway %s up: %d devices, store %s",
+            self.topics.base,
+            len(runners),
+            self.settings.store.path,
+        )
         try:
             await self._stop.wait()
         finally:
@@ -170,11 +181,15 @@ class Gateway:
 
     async def _supervise(self, device: Any) -> None:
         spec = DEVICE_KINDS[device.kind]
-        options_model: type[BaseModel] = resolve(spec.options_model)
+        options_model = options_model_of(device.kind)
         runner: Callable[[RunnerDevice, Intake], Awaitable[None]] = resolve(spec.runner)
         runner_device = RunnerDevice(
-            id=device.id, kind=device.kind, connection=device.connection, dialect=device.dialect,
-            encoding=device.encoding, options=options_model.model_validate(device.options or {}),
+            id=device.id,
+            kind=device.kind,
+            connection=device.connection,
+            dialect=device.dialect,
+            encoding=device.encoding,
+            options=options_model.model_validate(device.options or {}),
         )
         attempt = 0
         while True:

@@ -45,7 +45,7 @@ class Envelope(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    schema_name: Literal["wardlink.envelope"] = Field(default=ENVELOPE_SCHEMA, alias="schema")
+    schema_name: Literal["wardlink.envelope"] = Field(default="wardlink.envelope", alias="schema")
     schema_version: str = Field(default=ENVELOPE_VERSION, pattern=r"^1\.\d+$")
     id: str = Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="ULID, sortable")
     site: str

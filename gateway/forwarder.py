@@ -24,14 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiomqtt
-from aiomqtt.exceptions import MqttConnectError
 import paho.mqtt.client as paho_mqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
+from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.reasoncodes import ReasonCode
 
 from edge_store import AsyncOutbox, StoredEntry
 from gateway.metrics import Metrics
+from gateway.mqtt_properties import connect_properties, publish_properties
 from gateway.status import StatusBoard
 from gateway.topics import Lane, Topics
 
@@ -78,8 +77,10 @@ class Forwarder:
         self._outbox = outbox
         self._metrics = metrics
         self._status = status
-        self._protocol = aiomqtt.ProtocolVersion.V311 if config.protocol == "3.1.1" else (
-            aiomqtt.ProtocolVersion.V5
+        self._protocol = (
+            aiomqtt.ProtocolVersion.V311
+            if config.protocol == "3.1.1"
+            else (aiomqtt.ProtocolVersion.V5)
         )
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
@@ -110,7 +111,9 @@ class Forwarder:
             # Whatever was sent but never receipted by the consumer goes again (promise 2).
             requeued = await self._outbox.requeue_sent()
             if requeued:
-                log.info("re-sending %d envelopes sent before restart but never acknowledged", requeued)
+                log.info(
+                    "re-sending %d envelopes sent before restart but never acknowledged", requeued
+                )
         attempt = 0
         while not self._stopping.is_set():
             try:
@@ -120,7 +123,8 @@ class Forwarder:
                 if await self._should_fall_back(exc):
                     log.warning(
                         "broker does not accept MQTT 5 (%s); falling back to MQTT 3.1.1, where "
-                        "ACL refusals are invisible: prefer an MQTT 5 broker", exc
+                        "ACL refusals are invisible: prefer an MQTT 5 broker",
+                        exc,
                     )
                     self._protocol = aiomqtt.ProtocolVersion.V311
                     continue
@@ -154,8 +158,12 @@ class Forwarder:
 
     def _log_failure(self, exc: BaseException, attempt: int) -> int:
         if attempt == 0:
-            log.warning("broker %s:%d unavailable, buffering to disk: %s",
-                        self._cfg.host, self._cfg.port, exc)
+            log.warning(
+                "broker %s:%d unavailable, buffering to disk: %s",
+                self._cfg.host,
+                self._cfg.port,
+                exc,
+            )
         return min(attempt + 1, 16)
 
     # -- one connection ------------------------------------------------------------------------
@@ -163,8 +171,7 @@ class Forwarder:
         v5 = self._protocol is aiomqtt.ProtocolVersion.V5
         connect_props = None
         if v5:
-            connect_props = Properties(PacketTypes.CONNECT)
-            connect_props.SessionExpiryInterval = _SESSION_EXPIRY_S
+            connect_props = connect_properties(_SESSION_EXPIRY_S)
         return aiomqtt.Client(
             self._cfg.host,
             self._cfg.port,
@@ -184,8 +191,9 @@ class Forwarder:
 
     async def _session(self) -> None:
         async with self._client() as client:
-            paho = client._client  # noqa: SLF001 - see module docstring
+            paho = client._client
             aiomqtt_on_publish = paho.on_publish
+            assert aiomqtt_on_publish is not None
 
             def on_publish(*args: Any) -> None:
                 self._on_puback(args[2], args[3])
@@ -196,8 +204,12 @@ class Forwarder:
             self._v5_worked |= self._is_v5
             self._metrics.broker_connected.set(1)
             self._metrics.broker_protocol.set(5 if self._is_v5 else 4)
-            log.info("connected to broker %s:%d (MQTT %s)", self._cfg.host, self._cfg.port,
-                     "5" if self._is_v5 else "3.1.1")
+            log.info(
+                "connected to broker %s:%d (MQTT %s)",
+                self._cfg.host,
+                self._cfg.port,
+                "5" if self._is_v5 else "3.1.1",
+            )
             await client.publish(self._topics.status, self._status_payload("online"), 1, True)
             if self._cfg.end_to_end:
                 await client.subscribe(self._topics.ack, qos=1)
@@ -264,11 +276,7 @@ class Forwarder:
         if digest != row.digest:
             self._quarantine(row)
             return
-        properties = None
-        if self._is_v5:
-            properties = Properties(PacketTypes.PUBLISH)
-            properties.ContentType = "application/json"
-            properties.UserProperty = [("wardlink-sha256", digest.hex())]
+        properties = publish_properties(digest.hex()) if self._is_v5 else None
         info = paho.publish(row.topic, row.payload, qos=1, properties=properties)
         if info.rc != paho_mqtt.MQTT_ERR_SUCCESS:
             raise _SessionReset(paho_mqtt.error_string(info.rc))
@@ -277,8 +285,11 @@ class Forwarder:
     def _quarantine(self, row: StoredEntry) -> None:
         self._claimed.discard(row.rowid)
         self._metrics.quarantined.labels(device=row.device).inc()
-        log.error("envelope %s of device %s failed its digest check: quarantined, not sent",
-                  row.id, row.device)
+        log.error(
+            "envelope %s of device %s failed its digest check: quarantined, not sent",
+            row.id,
+            row.device,
+        )
         task = asyncio.create_task(self._outbox.quarantine(row.rowid, "payload digest mismatch"))
         task.add_done_callback(_log_task_error)
 
@@ -297,8 +308,9 @@ class Forwarder:
 
     async def _refill(self, lane: Lane) -> None:
         self._dirty[lane] = False
-        rows = await self._outbox.claim(int(lane), after_rowid=self._cursor[lane],
-                                        limit=self._cfg.prefetch)
+        rows = await self._outbox.claim(
+            int(lane), after_rowid=self._cursor[lane], limit=self._cfg.prefetch
+        )
         if len(rows) == self._cfg.prefetch:
             self._dirty[lane] = True
         for row in rows:
@@ -321,8 +333,13 @@ class Forwarder:
         if isinstance(reason, ReasonCode) and reason.is_failure:
             self._claimed.discard(row.rowid)
             self._metrics.broker_refusals.labels(device=row.device).inc()
-            log.warning("broker refused envelope %s on %s: %s (0x%02X); kept pending, retried later",
-                        row.id, row.topic, reason.getName(), reason.value)
+            log.warning(
+                "broker refused envelope %s on %s: %s (0x%02X); kept pending, retried later",
+                row.id,
+                row.topic,
+                reason.getName(),
+                reason.value,
+            )
             return
         kind = row.topic.rsplit("/", 2)[-2]
         self._metrics.bound(self._metrics.messages_out, row.device, kind).inc()
@@ -370,8 +387,11 @@ class Forwarder:
             if self._cfg.end_to_end:
                 requeued = await self._outbox.requeue_sent(self._cfg.resend_unacked_after_s)
                 if requeued:
-                    log.warning("re-sending %d envelopes not acknowledged within %.0f s",
-                                requeued, self._cfg.resend_unacked_after_s)
+                    log.warning(
+                        "re-sending %d envelopes not acknowledged within %.0f s",
+                        requeued,
+                        self._cfg.resend_unacked_after_s,
+                    )
             self._reset_cursors()
 
     async def _publish_statuses(self, client: aiomqtt.Client) -> None:

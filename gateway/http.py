@@ -48,8 +48,9 @@ class ControlServer:
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._handle, self._host, self._port)
-        log.info("control surface on http://%s:%d (/metrics /healthz /readyz)",
-                 self._host, self.port)
+        log.info(
+            "control surface on http://%s:%d (/metrics /healthz /readyz)", self._host, self.port
+        )
 
     async def close(self) -> None:
         if self._server is not None:

@@ -117,7 +117,7 @@ class Metrics:
 
     def bound(self, counter: Counter, device: str, kind: str) -> Counter:
         """A counter child bound once per (metric, device, kind)."""
-        key = (counter._name, device, kind)  # noqa: SLF001 - the metric's own name is the key
+        key = (counter._name, device, kind)
         child = self._children.get(key)
         if child is None:
             child = self._children[key] = counter.labels(device=device, kind=kind)

@@ -106,7 +106,9 @@ class Pipeline:
                 self._seq[device_id] = seq - 1
             self.refusing = True
             self._metrics.refused.labels(device=device_id).inc()
-            log.warning("device %s: event not stored, device answered negatively: %s", device_id, exc)
+            log.warning(
+                "device %s: event not stored, device answered negatively: %s", device_id, exc
+            )
             raise
         self.refusing = False
         self._metrics.bound(self._metrics.messages_in, device_id, event.kind).inc()

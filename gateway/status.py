@@ -43,7 +43,9 @@ class StatusBoard:
             self._errors[device_id] = self._errors.get(device_id, 0) + 1
         if previous is None or previous.state != state:
             level = logging.WARNING if state is DeviceState.ERROR else logging.INFO
-            log.log(level, "device %s is %s%s", device_id, state.value, f": {detail}" * bool(detail))
+            log.log(
+                level, "device %s is %s%s", device_id, state.value, f": {detail}" * bool(detail)
+            )
         self._metrics.device_up.labels(device=device_id).set(state is DeviceState.CONNECTED)
         self._status[device_id] = self._build(device_id, state, detail)
         self._mark(device_id)

@@ -62,7 +62,9 @@ def _toml(value: Any) -> str:
     return json.dumps(str(value))
 
 
-def wait_for(predicate: Callable[[], bool], timeout_s: float = 30.0, what: str = "condition") -> None:
+def wait_for(
+    predicate: Callable[[], bool], timeout_s: float = 30.0, what: str = "condition"
+) -> None:
     deadline = time.monotonic() + timeout_s
     while not predicate():
         if time.monotonic() > deadline:
@@ -85,12 +87,30 @@ async def async_wait_for(
 class ConsumerProcess:
     """``wardlink consume`` as the centre runs it: a separate process writing JSON lines."""
 
-    def __init__(self, workdir: Path, broker_url: str, *, client_id: str = "central",
-                 ack: bool = False, extra: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        broker_url: str,
+        *,
+        client_id: str = "central",
+        ack: bool = False,
+        extra: tuple[str, ...] = (),
+    ) -> None:
         self.out = workdir / f"{client_id}.jsonl"
         self.err = workdir / f"{client_id}.stderr"
-        self._args = [PYTHON, "-m", "gateway", "consume", "--broker", broker_url,
-                      "--client-id", client_id, "--out", str(self.out), *extra]
+        self._args = [
+            PYTHON,
+            "-m",
+            "gateway",
+            "consume",
+            "--broker",
+            broker_url,
+            "--client-id",
+            client_id,
+            "--out",
+            str(self.out),
+            *extra,
+        ]
         if ack:
             self._args.append("--ack")
         self._proc: subprocess.Popen[bytes] | None = None
@@ -99,7 +119,9 @@ class ConsumerProcess:
         with self.err.open("ab") as err:
             self._proc = subprocess.Popen(self._args, stderr=err, env=_env())
         marks = self.err.read_text().count("consuming ")
-        wait_for(lambda: self.err.read_text().count("consuming ") > marks, 20, "consumer subscribed")
+        wait_for(
+            lambda: self.err.read_text().count("consuming ") > marks, 20, "consumer subscribed"
+        )
         return self
 
     def envelopes(self) -> list[dict[str, Any]]:
@@ -117,9 +139,13 @@ class ConsumerProcess:
         self._proc.send_signal(signal.SIGTERM)
         self._proc.wait(timeout=20)
         self._proc = None
-        summaries = [json.loads(line)["summary"] for line in self.err.read_text().splitlines()
-                     if line.startswith('{"summary"')]
-        return summaries[-1]
+        summaries = [
+            json.loads(line)["summary"]
+            for line in self.err.read_text().splitlines()
+            if line.startswith('{"summary"')
+        ]
+        summary: dict[str, Any] = summaries[-1]
+        return summary
 
     def __enter__(self) -> ConsumerProcess:
         return self.start()
@@ -153,5 +179,5 @@ def metric_value(body: str, name: str, labels: str = "") -> float:
     prefix = f"{name}{{{labels}}} " if labels else f"{name} "
     for line in body.splitlines():
         if line.startswith(prefix):
-            return float(line[len(prefix):])
+            return float(line[len(prefix) :])
     return 0.0

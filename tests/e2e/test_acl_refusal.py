@@ -40,8 +40,10 @@ async def test_acl_refusal_keeps_envelope_pending_and_counts_it(tmp_path: Path) 
             await asyncio.sleep(0.1)
         else:
             raise AssertionError("the broker's refusal was never counted")
-        assert metric_value(body, "wardlink_forward_messages_total",
-                            'device="dev-1",kind="ident"') == 0
+        assert (
+            metric_value(body, "wardlink_forward_messages_total", 'device="dev-1",kind="ident"')
+            == 0
+        )
     finally:
         gateway.stop()
         await running

@@ -26,17 +26,26 @@ async def test_alarm_reaches_consumer_before_backlog_drains(tmp_path: Path) -> N
     running = asyncio.create_task(gateway.run())
     try:
         for start in range(0, BACKLOG, 1000):
-            await asyncio.gather(*(
-                gateway.pipeline.submit(
-                    "dev-1", Identification(source=IdentificationSource.BARCODE, data=f"SP{i}")
+            await asyncio.gather(
+                *(
+                    gateway.pipeline.submit(
+                        "dev-1", Identification(source=IdentificationSource.BARCODE, data=f"SP{i}")
+                    )
+                    for i in range(start, start + 1000)
                 )
-                for i in range(start, start + 1000)
-            ))
+            )
         broker.start()
         consumer = await asyncio.to_thread(ConsumerProcess(tmp_path, broker.url).start)
         await async_wait_for(lambda: len(consumer.ids()) >= 1000, 60, "backlog draining")
-        alarm = Alarm(priority=AlarmPriority.HIGH, state=AlarmState.START, text="SpO2 low",
-                      value=82, limit=90, unit="%", bed="07")
+        alarm = Alarm(
+            priority=AlarmPriority.HIGH,
+            state=AlarmState.START,
+            text="SpO2 low",
+            value=82,
+            limit=90,
+            unit="%",
+            bed="07",
+        )
         alarm_id = await gateway.pipeline.submit("dev-1", alarm)
         await async_wait_for(lambda: alarm_id in consumer.ids(), 60, "alarm delivered")
         await async_wait_for(lambda: len(consumer.ids()) == BACKLOG + 1, 120, "backlog drained")
@@ -47,7 +56,9 @@ async def test_alarm_reaches_consumer_before_backlog_drains(tmp_path: Path) -> N
         broker.stop()
     received = consumer.ids()
     position = received.index(alarm_id)
-    print(f"\nalarm submitted after the consumer had ~1000 of {BACKLOG}: arrived at position "
-          f"{position}")
+    print(
+        f"\nalarm submitted after the consumer had ~1000 of {BACKLOG}: arrived at position "
+        f"{position}"
+    )
     assert position < BACKLOG // 2, "the alarm did not wait behind the backlog"
     assert received[-1] != alarm_id

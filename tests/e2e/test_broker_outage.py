@@ -16,8 +16,9 @@ BATCH = 200
 
 
 def scan(i: int) -> Identification:
-    return Identification(source=IdentificationSource.BARCODE, symbology="code128",
-                          data=f"SP{i:08d}")
+    return Identification(
+        source=IdentificationSource.BARCODE, symbology="code128", data=f"SP{i:08d}"
+    )
 
 
 async def test_every_event_arrives_across_two_broker_restarts(tmp_path: Path) -> None:
@@ -29,8 +30,12 @@ async def test_every_event_arrives_across_two_broker_restarts(tmp_path: Path) ->
     running = asyncio.create_task(gateway.run())
     try:
         ids: list[str] = []
-        outage_points = {2_000: broker.stop, 4_000: broker.start,
-                         6_000: broker.stop, 8_000: broker.start}
+        outage_points = {
+            2_000: broker.stop,
+            4_000: broker.start,
+            6_000: broker.stop,
+            8_000: broker.start,
+        }
         for start in range(0, TOTAL, BATCH):
             if start in outage_points:
                 await asyncio.to_thread(outage_points[start])
@@ -50,8 +55,10 @@ async def test_every_event_arrives_across_two_broker_restarts(tmp_path: Path) ->
     assert summary["received"] == summary["unique"] + summary["duplicates"] + summary["invalid"]
     assert summary["unique"] == TOTAL
     assert summary["invalid"] == 0
-    print(f"\nbroker restarted twice: {TOTAL} sent, duplicates seen by consumer: "
-          f"{summary['duplicates']}, sequence gaps: {summary['sequence_gaps']}")
+    print(
+        f"\nbroker restarted twice: {TOTAL} sent, duplicates seen by consumer: "
+        f"{summary['duplicates']}, sequence gaps: {summary['sequence_gaps']}"
+    )
     stats = await _final_stats(gateway)
     assert stats == 0, "nothing left pending"
 

@@ -32,7 +32,9 @@ async def test_unacked_envelopes_stay_sent_and_go_again_after_restart(
     store = Path(settings.store.path)
 
     # 1. A consumer that does not ack: the broker PUBACKs, nothing is acknowledged.
-    silent = await asyncio.to_thread(ConsumerProcess(tmp_path, mosquitto.url, client_id="silent").start)
+    silent = await asyncio.to_thread(
+        ConsumerProcess(tmp_path, mosquitto.url, client_id="silent").start
+    )
     gateway = Gateway(settings)
     running = asyncio.create_task(gateway.run())
     ids = [

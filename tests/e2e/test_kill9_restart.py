@@ -13,7 +13,9 @@ from tests.hardware_sim.broker import Mosquitto
 KILLS = 3
 
 
-def test_every_committed_event_is_delivered_after_kill9(tmp_path: Path, mosquitto: Mosquitto) -> None:
+def test_every_committed_event_is_delivered_after_kill9(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
     rng = random.Random(20261122)
     config = write_config(tmp_path / "gw", mosquitto.url)
     committed: list[str] = []
@@ -22,7 +24,8 @@ def test_every_committed_event_is_delivered_after_kill9(tmp_path: Path, mosquitt
             kill_after = rng.randint(50, 1500)
             writer = subprocess.Popen(
                 [PYTHON, "-m", "tests.e2e.writer_process", str(config), "100000", "20"],
-                stdout=subprocess.PIPE, env=_env(),
+                stdout=subprocess.PIPE,
+                env=_env(),
             )
             assert writer.stdout is not None
             for _ in range(kill_after):
@@ -33,7 +36,8 @@ def test_every_committed_event_is_delivered_after_kill9(tmp_path: Path, mosquitt
             committed += writer.stdout.read().decode().split("\n")[:-1]
             writer.stdout.close()
         gateway = subprocess.Popen(
-            [PYTHON, "-m", "gateway", "run", "--config", str(config)], env=_env(),
+            [PYTHON, "-m", "gateway", "run", "--config", str(config)],
+            env=_env(),
             stderr=subprocess.PIPE,
         )
         try:
@@ -46,5 +50,7 @@ def test_every_committed_event_is_delivered_after_kill9(tmp_path: Path, mosquitt
     assert b"gateway stopped cleanly" in err
     lost = set(committed) - set(consumer.ids())
     assert not lost
-    print(f"\nkill -9 x{KILLS}: {len(committed)} committed, lost {len(lost)}, "
-          f"duplicates at consumer {summary['duplicates']}")
+    print(
+        f"\nkill -9 x{KILLS}: {len(committed)} committed, lost {len(lost)}, "
+        f"duplicates at consumer {summary['duplicates']}"
+    )

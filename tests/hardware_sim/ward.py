@@ -103,20 +103,38 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
         with PtyPair(workdir) as pty:
             scanner_port = free_port()
             config = workdir / "wardlink.toml"
-            config.write_text(CONFIG.format(
-                broker=broker_url, store=workdir / "outbox.db", http_port=free_port(),
-                scanner_port=scanner_port, pty=pty.path,
-            ))
+            config.write_text(
+                CONFIG.format(
+                    broker=broker_url,
+                    store=workdir / "outbox.db",
+                    http_port=free_port(),
+                    scanner_port=scanner_port,
+                    pty=pty.path,
+                )
+            )
             gateway_log = workdir / "gateway.log"
             with gateway_log.open("w") as log:
                 gateway = subprocess.Popen(
                     [sys.executable, "-m", "gateway", "run", "--config", str(config)],
-                    stderr=log, env=env,
+                    stderr=log,
+                    env=env,
                 )
             _say(f"gateway: `wardlink run --config {config}` (log: {gateway_log})")
             consumer = subprocess.Popen(
-                [sys.executable, "-m", "gateway", "consume", "--broker", broker_url, "--pretty",
-                 "--mqtt", mqtt_version, "--clean", "--client-id", "demo-centre"],
+                [
+                    sys.executable,
+                    "-m",
+                    "gateway",
+                    "consume",
+                    "--broker",
+                    broker_url,
+                    "--pretty",
+                    "--mqtt",
+                    mqtt_version,
+                    "--clean",
+                    "--client-id",
+                    "demo-centre",
+                ],
                 env=env,
             )
             _say("consumer: `wardlink consume --pretty` — coded events appear below")
@@ -125,10 +143,16 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
                 await asyncio.to_thread(wait_for_port, "127.0.0.1", scanner_port, 30)
                 rng = random.Random(7)
                 sims = [
-                    asyncio.create_task(connect_and_play(
-                        ScannerSim(generated_scans(rng), rate=1.0), "127.0.0.1", scanner_port)),
-                    asyncio.create_task(ScannerSim(
-                        itertools.islice(generated_scans(rng), 100_000), rate=0.5).play(pty)),
+                    asyncio.create_task(
+                        connect_and_play(
+                            ScannerSim(generated_scans(rng), rate=1.0), "127.0.0.1", scanner_port
+                        )
+                    ),
+                    asyncio.create_task(
+                        ScannerSim(itertools.islice(generated_scans(rng), 100_000), rate=0.5).play(
+                            pty
+                        )
+                    ),
                 ]
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), duration_s)
@@ -140,8 +164,10 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
                 code = await asyncio.to_thread(gateway.wait, 30)
                 consumer.send_signal(signal.SIGTERM)
                 await asyncio.to_thread(consumer.wait, 30)
-    _say(f"gateway exited with {code}; store kept in {workdir} (`wardlink outbox stats "
-         f"--store {workdir / 'outbox.db'}`)")
+    _say(
+        f"gateway exited with {code}; store kept in {workdir} (`wardlink outbox stats "
+        f"--store {workdir / 'outbox.db'}`)"
+    )
     return code
 
 
@@ -154,8 +180,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.fresh:
         shutil.rmtree(args.workdir, ignore_errors=True)
-    sys.exit(asyncio.run(run_ward(args.workdir, broker_choice=args.broker,
-                                  duration_s=args.duration)))
+    sys.exit(
+        asyncio.run(run_ward(args.workdir, broker_choice=args.broker, duration_s=args.duration))
+    )
 
 
 if __name__ == "__main__":
