@@ -13,6 +13,7 @@ import logging
 import random
 import signal
 import ssl
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 
 from edge_store import AsyncOutbox, Durability, Outbox
 from gateway.forwarder import Forwarder, ForwarderConfig
-from gateway.http import ControlServer, Readiness
+from gateway.http import ControlServer, Verdict
 from gateway.intake import Intake
 from gateway.metrics import Metrics
 from gateway.pipeline import DeviceInfo, Pipeline
@@ -33,6 +34,7 @@ log = logging.getLogger("wardlink.daemon")
 
 _STATS_PERIOD_S = 2.0
 _PRUNE_PERIOD_S = 600.0
+_LIVENESS_LIMIT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,10 @@ class Gateway:
             on_committed=self.forwarder.notify,
         )
         host, _, port = settings.http.listen.rpartition(":")
-        self.control = ControlServer(host, int(port), self.metrics.registry, self.readiness)
+        self.control = ControlServer(
+            host, int(port), self.metrics.registry, self.liveness, self.readiness
+        )
+        self._housekept_at = time.monotonic()
         for device in settings.devices:
             self.status.add_device(device.id, enabled=device.enabled)
         self.metrics.outbox_quota.set(self._quota_bytes)
@@ -125,7 +130,14 @@ class Gateway:
     def stop(self) -> None:
         self._stop.set()
 
-    def readiness(self) -> Readiness:
+    def liveness(self) -> Verdict:
+        # Housekeeping reads the store every few seconds; if it stalls, the store or the loop
+        # is wedged and only a restart helps.
+        silent_s = time.monotonic() - self._housekept_at
+        ok = silent_s < _LIVENESS_LIMIT_S
+        return Verdict(ok=ok, checks={"store": f"answered {silent_s:.0f} s ago"})
+
+    def readiness(self) -> Verdict:
         checks = {"store": "ok", "broker": "connected"}
         full = self.pipeline.refusing
         if full:
@@ -133,7 +145,7 @@ class Gateway:
         if not self.forwarder.connected:
             share = self._used_bytes / self._quota_bytes if self._quota_bytes else 0.0
             checks["broker"] = f"disconnected; buffering, {share:.0%} of quota used"
-        return Readiness(ready=not full, checks=checks)
+        return Verdict(ok=not full, checks=checks)
 
     def _observe_commit(self, batch_size: int, seconds: float) -> None:
         self.metrics.commit_latency.observe(seconds)
@@ -213,7 +225,9 @@ class Gateway:
             self.metrics.outbox_unacked.set(stats.sent if self.settings.mqtt.end_to_end_ack else 0)
             self.metrics.outbox_oldest.set(stats.oldest_pending_age_s or 0.0)
             self.metrics.outbox_bytes.set(stats.used_bytes)
+            self.metrics.outbox_quarantined.set(stats.quarantined)
             self.metrics.store_full.set(self.pipeline.refusing)
+            self._housekept_at = time.monotonic()
             if since_prune >= _PRUNE_PERIOD_S:
                 pruned = await self.outbox.prune()
                 if pruned:

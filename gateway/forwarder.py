@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
 import random
@@ -272,26 +271,12 @@ class Forwarder:
                 self._publish(paho, row)
 
     def _publish(self, paho: paho_mqtt.Client, row: StoredEntry) -> None:
-        digest = hashlib.sha256(row.payload).digest()
-        if digest != row.digest:
-            self._quarantine(row)
-            return
-        properties = publish_properties(digest.hex()) if self._is_v5 else None
+        # The store verified the digest when it read the row (claim); carry it to the consumer.
+        properties = publish_properties(row.digest.hex()) if self._is_v5 else None
         info = paho.publish(row.topic, row.payload, qos=1, properties=properties)
         if info.rc != paho_mqtt.MQTT_ERR_SUCCESS:
             raise _SessionReset(paho_mqtt.error_string(info.rc))
         self._inflight[info.mid] = row
-
-    def _quarantine(self, row: StoredEntry) -> None:
-        self._claimed.discard(row.rowid)
-        self._metrics.quarantined.labels(device=row.device).inc()
-        log.error(
-            "envelope %s of device %s failed its digest check: quarantined, not sent",
-            row.id,
-            row.device,
-        )
-        task = asyncio.create_task(self._outbox.quarantine(row.rowid, "payload digest mismatch"))
-        task.add_done_callback(_log_task_error)
 
     async def _take(self, limit: int) -> list[StoredEntry]:
         """Up to ``limit`` rows, every pending alarm before any normal row."""
@@ -414,8 +399,3 @@ def _parse_ack(payload: Any) -> list[str] | None:
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         return None
     return ids
-
-
-def _log_task_error(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("store update failed: %s", task.exception())

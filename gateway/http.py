@@ -1,8 +1,10 @@
 """The control surface's first cut: Prometheus ``/metrics``, ``/healthz`` and ``/readyz``.
 
 A deliberately tiny HTTP/1.1 responder on asyncio streams: three GET routes do not justify a web
-framework on a Raspberry Pi. ``/readyz`` means "data given to this gateway is safe": the store
-takes writes, and either the broker is reachable or the backlog is buffering within quota.
+framework on a Raspberry Pi. ``/healthz`` means the event loop and the store still answer (a wedged
+store thread fails it, so a supervisor can restart the process); ``/readyz`` means "data given to
+this gateway is safe": the store takes writes, and the broker is reachable or the backlog is
+buffering within quota.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ _MAX_REQUEST_LINE = 4096
 
 
 @dataclass(frozen=True)
-class Readiness:
-    ready: bool
+class Verdict:
+    ok: bool
     checks: dict[str, str]
 
 
@@ -33,11 +35,12 @@ class ControlServer:
         host: str,
         port: int,
         registry: CollectorRegistry,
-        readiness: Callable[[], Readiness],
+        liveness: Callable[[], Verdict],
+        readiness: Callable[[], Verdict],
     ) -> None:
         self._host, self._port = host, port
         self._registry = registry
-        self._readiness = readiness
+        self._probes = {"/healthz": liveness, "/readyz": readiness}
         self._server: asyncio.Server | None = None
 
     @property
@@ -83,11 +86,10 @@ class ControlServer:
         path = parts[1].split("?", 1)[0]
         if path == "/metrics":
             return "200 OK", CONTENT_TYPE_LATEST, generate_latest(self._registry)
-        if path == "/healthz":
-            return "200 OK", "text/plain", b"ok\n"
-        if path == "/readyz":
-            readiness = self._readiness()
-            body = json.dumps({"ready": readiness.ready, "checks": readiness.checks}).encode()
-            status = "200 OK" if readiness.ready else "503 Service Unavailable"
+        probe = self._probes.get(path)
+        if probe is not None:
+            verdict = probe()
+            body = json.dumps({"ok": verdict.ok, "checks": verdict.checks}).encode()
+            status = "200 OK" if verdict.ok else "503 Service Unavailable"
             return status, "application/json", body + b"\n"
         return "404 Not Found", "text/plain", b"routes: /metrics /healthz /readyz\n"

@@ -51,12 +51,6 @@ class Metrics:
             ["device"],
             registry=r,
         )
-        self.quarantined = Counter(
-            "wardlink_forward_quarantined_total",
-            "Stored envelopes whose digest did not match; quarantined, never sent",
-            ["device"],
-            registry=r,
-        )
         self.e2e_acked = Counter(
             "wardlink_forward_acknowledged_total",
             "Envelopes confirmed end to end by the central consumer",
@@ -91,6 +85,11 @@ class Metrics:
         self.outbox_oldest = Gauge(
             "wardlink_outbox_oldest_pending_age_seconds",
             "Age of the oldest pending envelope (0 when none)",
+            registry=r,
+        )
+        self.outbox_quarantined = Gauge(
+            "wardlink_outbox_quarantined",
+            "Stored envelopes whose digest did not match: kept for inspection, never sent",
             registry=r,
         )
         self.outbox_bytes = Gauge(

@@ -1,0 +1,96 @@
+"""The ``wardlink`` command as an operator runs it: real processes, real files."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from tests.e2e.harness import PYTHON, _env, write_config
+
+GOOD_DEVICE = (
+    '[[devices]]\nid = "s-1"\nkind = "serial-scanner"\nconnection = "tcp://127.0.0.1:7001"\n'
+)
+
+
+def wardlink(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PYTHON, "-m", "gateway", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=60,
+    )
+
+
+def test_config_check_accepts_a_good_file(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "mqtt://127.0.0.1:1883", devices=GOOD_DEVICE)
+    result = wardlink("config", "check", str(config))
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"{config}: ok"
+
+
+def test_config_check_prints_one_line_per_problem(tmp_path: Path) -> None:
+    devices = (
+        GOOD_DEVICE
+        + '[[devices]]\nid = "s-1"\nkind = "serial-scanner"\nconnection = "tcp://127.0.0.1:7002"\n'
+        + '[[devices]]\nid = "a-1"\nkind = "astm-analyser"\nconnection = "tcp://127.0.0.1:7003"\n'
+    )
+    config = write_config(tmp_path, "mqtt://127.0.0.1:1883", devices=devices)
+    text = config.read_text().replace("[store]", '[store]\nquota_mb = "lots"')
+    config.write_text(text)
+    result = wardlink("config", "check", str(config))
+    assert result.returncode == 1
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 3, lines
+    assert all(line.startswith(f"{config}: ") for line in lines)
+    joined = "\n".join(lines)
+    assert "store.quota_mb: 'lots'" in joined
+    assert "devices[1] (id=s-1).id: 's-1' is already the id of devices[0]" in joined
+    assert "'astm-analyser'" in joined
+    assert "serial-scanner" in joined
+
+
+def test_config_check_missing_file(tmp_path: Path) -> None:
+    result = wardlink("config", "check", str(tmp_path / "nope.toml"))
+    assert result.returncode == 1
+    assert result.stdout.startswith(f"{tmp_path / 'nope.toml'}: ")
+    assert result.stdout.strip().endswith("file not found")
+
+
+def test_run_refuses_a_bad_file_the_same_way(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "mqtt://127.0.0.1:1883")
+    config.write_text(config.read_text().replace('id = "gw-1"', 'id = "GW 1"'))
+    result = wardlink("run", "--config", str(config))
+    assert result.returncode == 2
+    assert "gateway.id: 'GW 1'" in result.stderr
+    assert "refusing to start" in result.stderr
+    assert not (tmp_path / "outbox.db").exists()
+
+
+def test_outbox_stats_list_and_replay(tmp_path: Path) -> None:
+    from edge_store import NewEntry, Outbox  # noqa: PLC0415
+
+    store = tmp_path / "outbox.db"
+    outbox = Outbox(store)
+    rowids = outbox.append(
+        [
+            NewEntry(
+                id=f"ID{i}", device="s-1", seq=i + 1, lane=1, topic="t/ident/s-1", payload=b"{}"
+            )
+            for i in range(3)
+        ]
+    )
+    outbox.mark_sent(rowids[:2])
+    outbox.close()
+
+    stats = wardlink("outbox", "stats", "--store", str(store))
+    assert stats.returncode == 0, stats.stderr
+    assert '"sent": 2' in stats.stdout
+    assert '"normal": 1' in stats.stdout
+    listed = wardlink("outbox", "list", "--store", str(store), "--state", "sent")
+    assert [line.split("\t")[1] for line in listed.stdout.splitlines()] == ["ID0", "ID1"]
+    replay = wardlink("outbox", "replay", "--store", str(store), "--ids", "ID1")
+    assert replay.stdout.strip() == "1 envelopes queued again for sending"
+    pending = wardlink("outbox", "list", "--store", str(store), "--state", "pending")
+    assert [line.split("\t")[1] for line in pending.stdout.splitlines()] == ["ID1", "ID2"]

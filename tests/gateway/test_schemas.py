@@ -1,0 +1,98 @@
+"""The published JSON Schema is the one the models speak, and envelopes validate against it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from jsonschema import Draft202012Validator, ValidationError
+
+from adapters.canonical.codes import CodedValue, Observation, PatientRef
+from adapters.canonical.events import (
+    Alarm,
+    AlarmPriority,
+    AlarmState,
+    CanonicalEvent,
+    DeviceState,
+    DeviceStatus,
+    EnvironmentReading,
+    Identification,
+    IdentificationSource,
+    LabResult,
+    VitalSigns,
+)
+from gateway.envelope import Envelope, RawMessage, UlidFactory
+from gateway.schemas import generate_envelope_schema, load_envelope_schema, render
+
+NOW = datetime(2026, 11, 22, 8, 30, tzinfo=UTC)
+GLUCOSE = Observation(
+    local_code=CodedValue(code="GLU", system="local"),
+    code=CodedValue(code="2345-7", system="LOINC"),
+    value=5.4,
+    unit="mmol/L",
+    reference_range="3.9-6.1",
+    flags=["N"],
+)
+EVENTS: list[CanonicalEvent] = [
+    LabResult(
+        specimen_id="SP1", patient=PatientRef(id="P1", name="Nguyễn Văn A"), observations=[GLUCOSE]
+    ),
+    VitalSigns(bed="07", observations=[GLUCOSE], measured_at=NOW),
+    Alarm(priority=AlarmPriority.HIGH, state=AlarmState.START, text="HR high", value=150),
+    Identification(source=IdentificationSource.BARCODE, data="SP1"),
+    EnvironmentReading(quantity=CodedValue(code="temp", system="local"), value=4.5, unit="Cel"),
+    DeviceStatus(state=DeviceState.CONNECTED),
+]
+
+
+def envelope(payload: CanonicalEvent, raw: bytes | None = None) -> Envelope:
+    return Envelope(
+        id=UlidFactory().new(),
+        site="s",
+        ward="w",
+        gateway_id="g",
+        device_id="d",
+        device_kind="k",
+        seq=1,
+        received_at=NOW,
+        payload=payload,
+        raw=None if raw is None else RawMessage.from_bytes(raw, "utf-8"),
+    )
+
+
+def test_published_schema_matches_the_models() -> None:
+    # Fails when a model changes without `make schemas`: the contract in the repo would lie.
+    assert render(load_envelope_schema()) == render(generate_envelope_schema())
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.kind)
+def test_every_event_kind_validates_in_an_envelope(event: CanonicalEvent) -> None:
+    import json  # noqa: PLC0415
+
+    document = json.loads(envelope(event, raw=b"H|\\^&\r").to_json_bytes())
+    Draft202012Validator(load_envelope_schema()).validate(document)
+    assert Envelope.model_validate(document) == envelope(event).model_copy(
+        update={"id": document["id"], "raw": RawMessage(encoding="text", data="H|\\^&\r")}
+    )
+
+
+def test_schema_rejects_an_envelope_without_id() -> None:
+    import json  # noqa: PLC0415
+
+    document = json.loads(envelope(EVENTS[0]).to_json_bytes())
+    del document["id"]
+    with pytest.raises(ValidationError):
+        Draft202012Validator(load_envelope_schema()).validate(document)
+
+
+def test_ids_sort_in_creation_order_and_never_repeat() -> None:
+    factory = UlidFactory()
+    ids = [factory.new(now_s=1_795_000_000.0 + i // 100) for i in range(1000)]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 1000
+
+
+def test_raw_bytes_that_are_not_text_travel_as_base64() -> None:
+    raw = RawMessage.from_bytes(b"\x02\xff\xfe\x03", "utf-8")
+    assert raw.encoding == "base64"
+    assert raw.data == "Av/+Aw=="
