@@ -10,7 +10,8 @@ from pathlib import Path
 
 from adapters.canonical.codes import CodedValue, Observation
 from adapters.canonical.events import LabResult
-from edge_store import AsyncOutbox, Durability, Outbox
+from edge_store import AsyncOutbox, Durability, NewEntry, Outbox
+from gateway.envelope import Envelope, UlidFactory, utc_now
 from gateway.metrics import Metrics
 from gateway.pipeline import DeviceInfo, Pipeline
 from gateway.status import StatusBoard
@@ -62,7 +63,10 @@ def _pct(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
 
 
-async def bench_append(work: Path, mode: str, events: int, producers: int) -> AppendResult:
+async def bench_append(
+    work: Path, mode: str, events: int, producers: int, *, store_only: bool = False
+) -> AppendResult:
+    """Concurrent producers appending; ``store_only`` skips envelope building (bytes ready)."""
     commits: list[tuple[int, float]] = []
     outbox = AsyncOutbox(
         Outbox(work / "outbox.db", durability=Durability(mode)),
@@ -72,12 +76,30 @@ async def bench_append(work: Path, mode: str, events: int, producers: int) -> Ap
     await pipeline.start()
     latencies: list[float] = []
     per_producer = events // producers
+    ids = UlidFactory()
+    payload = Envelope(
+        id=ids.new(),
+        site="s",
+        ward="w",
+        gateway_id="g",
+        device_id="analyzer-0",
+        device_kind="astm-analyzer",
+        seq=1,
+        received_at=utc_now(),
+        payload=sample_event(0),
+    ).to_json_bytes()
 
     async def producer(p: int) -> None:
         device = f"analyzer-{p % 10}"
         for i in range(per_producer):
-            started = time.perf_counter()
-            await pipeline.submit(device, sample_event(p * per_producer + i))
+            if store_only:
+                entry = NewEntry(ids.new(), device, p * per_producer + i + 1, 1, "t", payload)
+                started = time.perf_counter()
+                await outbox.append(entry)
+            else:
+                event = sample_event(p * per_producer + i)
+                started = time.perf_counter()
+                await pipeline.submit(device, event)
             latencies.append(time.perf_counter() - started)
 
     started = time.perf_counter()

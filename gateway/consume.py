@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import fastjsonschema
 import paho.mqtt.client as mqtt
-from jsonschema import Draft202012Validator
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from gateway.mqtt_properties import connect_properties
+from gateway.mqtt_properties import DIGEST_PROPERTY, connect_properties
 from gateway.schemas import load_envelope_schema
 from gateway.topics import KIND_SEGMENTS
 
@@ -58,6 +58,7 @@ class Tally:
     duplicates: int = 0
     invalid: int = 0
     digest_mismatches: int = 0
+    digests_verified: int = 0
     last_seq: dict[str, int] = field(default_factory=dict)
     gaps: dict[str, int] = field(default_factory=dict)
 
@@ -68,6 +69,7 @@ class Tally:
             "duplicates": self.duplicates,
             "invalid": self.invalid,
             "digest_mismatches": self.digest_mismatches,
+            "digests_verified": self.digests_verified,
             "sequence_gaps": dict(self.gaps),
         }
 
@@ -78,7 +80,9 @@ class Consumer:
         self.tally = Tally()
         self._out = out
         self._seen: set[str] = set()
-        self._validator = Draft202012Validator(load_envelope_schema())
+        # Compiled once from the published schema: ~30x faster than jsonschema's interpreter,
+        # and use_default=False so validation never alters the document.
+        self._validate = fastjsonschema.compile(load_envelope_schema(), use_default=False)
         self._pending_acks: dict[str, list[str]] = {}
         self._last_ack_flush = time.monotonic()
         self._lock = threading.Lock()
@@ -120,18 +124,18 @@ class Consumer:
     def handle(self, topic: str, payload: bytes, digest_hex: str | None) -> None:
         tally = self.tally
         tally.received += 1
-        if digest_hex is not None and hashlib.sha256(payload).hexdigest() != digest_hex:
-            tally.digest_mismatches += 1
-            log.error("digest mismatch on %s: dropped, the gateway will re-send", topic)
-            return
+        if digest_hex is not None:
+            if hashlib.sha256(payload).hexdigest() != digest_hex:
+                tally.digest_mismatches += 1
+                log.error("digest mismatch on %s: dropped, the gateway will re-send", topic)
+                return
+            tally.digests_verified += 1
         try:
             envelope = json.loads(payload)
-            errors = sorted(self._validator.iter_errors(envelope), key=lambda e: e.path)
-        except ValueError as exc:
-            errors, envelope = [exc], None
-        if errors or not isinstance(envelope, dict):
+            self._validate(envelope)
+        except (ValueError, fastjsonschema.JsonSchemaException) as exc:
             tally.invalid += 1
-            log.error("invalid envelope on %s: %s", topic, errors[0] if errors else "not an object")
+            log.error("invalid envelope on %s: %s", topic, exc)
             return
         envelope_id = envelope["id"]
         self._queue_ack(topic, envelope_id)
@@ -202,7 +206,7 @@ class Consumer:
 def _digest_property(message: mqtt.MQTTMessage) -> str | None:
     props = getattr(message, "properties", None)
     for key, value in getattr(props, "UserProperty", None) or []:
-        if key == "wardlink-sha256":
+        if key == DIGEST_PROPERTY:
             return str(value)
     return None
 

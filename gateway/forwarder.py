@@ -29,7 +29,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from edge_store import AsyncOutbox, StoredEntry
 from gateway.metrics import Metrics
-from gateway.mqtt_properties import connect_properties, publish_properties
+from gateway.mqtt_properties import PublishProperties, connect_properties
 from gateway.status import StatusBoard
 from gateway.topics import Lane, Topics
 
@@ -272,8 +272,8 @@ class Forwarder:
 
     def _publish(self, paho: paho_mqtt.Client, row: StoredEntry) -> None:
         # The store verified the digest when it read the row (claim); carry it to the consumer.
-        properties = publish_properties(row.digest.hex()) if self._is_v5 else None
-        info = paho.publish(row.topic, row.payload, qos=1, properties=properties)
+        properties = PublishProperties(row.digest.hex()) if self._is_v5 else None
+        info = paho.publish(row.topic, row.payload, qos=1, properties=properties)  # type: ignore[arg-type]
         if info.rc != paho_mqtt.MQTT_ERR_SUCCESS:
             raise _SessionReset(paho_mqtt.error_string(info.rc))
         self._inflight[info.mid] = row
