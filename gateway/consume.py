@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -85,15 +86,23 @@ class Consumer:
         self._validate = fastjsonschema.compile(load_envelope_schema(), use_default=False)
         self._pending_acks: dict[str, list[str]] = {}
         self._last_ack_flush = time.monotonic()
-        self._lock = threading.Lock()
-        self._client = self._make_client()
+        self._lock = threading.Lock()  # two network threads share the tally and output
+        self._ack_lock = threading.Lock()
+        # Alarms get a session of their own: a broker keeps one FIFO queue per session, so an
+        # alarm sharing the session of a draining backlog would wait behind all of it.
+        segments = list(KIND_SEGMENTS.values())
+        alarm = KIND_SEGMENTS["alarm"]
+        self._clients = {
+            "": self._make_client("", [seg for seg in segments if seg != alarm]),
+            "-alarm": self._make_client("-alarm", [alarm]),
+        }
 
-    def _make_client(self) -> mqtt.Client:
+    def _make_client(self, suffix: str, segments: list[str]) -> mqtt.Client:
         opts = self.options
         v5 = opts.protocol == mqtt.MQTTv5
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=opts.client_id,
+            client_id=opts.client_id + suffix,
             protocol=opts.protocol,
             clean_session=None if v5 else not opts.persistent,
             manual_ack=True,
@@ -101,7 +110,9 @@ class Consumer:
         if opts.username:
             client.username_pw_set(opts.username, opts.password)
         client.max_inflight_messages_set(1000)
-        client.on_connect = self._on_connect
+        client.reconnect_delay_set(min_delay=1, max_delay=5)
+        topics = [f"{opts.topic_root}/{opts.gateway_filter}/{segment}/+" for segment in segments]
+        client.on_connect = partial(self._on_connect, topics)
         client.on_message = self._on_message
         return client
 
@@ -109,15 +120,18 @@ class Consumer:
         base = f"{self.options.topic_root}/{self.options.gateway_filter}"
         return [f"{base}/{segment}/+" for segment in KIND_SEGMENTS.values()]
 
-    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any = None) -> None:
+    def _on_connect(
+        self, topics: list[str], client: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any = None
+    ) -> None:
         if rc.is_failure:
             log.error("broker refused the connection: %s", rc)
             return
-        client.subscribe([(topic, 1) for topic in self.subscriptions()])
-        log.info("consuming %s", ", ".join(self.subscriptions()))
+        client.subscribe([(topic, 1) for topic in topics])
+        log.info("consuming %s", ", ".join(topics))
 
     def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
-        self.handle(message.topic, bytes(message.payload), _digest_property(message))
+        with self._lock:
+            self.handle(message.topic, bytes(message.payload), _digest_property(message))
         client.ack(message.mid, message.qos)
         self._maybe_flush_acks()
 
@@ -164,20 +178,20 @@ class Consumer:
         if not self.options.send_acks:
             return
         base = topic.rsplit("/", 2)[0]
-        with self._lock:
+        with self._ack_lock:
             self._pending_acks.setdefault(f"{base}/ack", []).append(envelope_id)
 
     def _maybe_flush_acks(self, *, force: bool = False) -> None:
         if not self.options.send_acks:
             return
-        with self._lock:
+        with self._ack_lock:
             due = force or time.monotonic() - self._last_ack_flush >= _ACK_PERIOD_S
             if not due and sum(map(len, self._pending_acks.values())) < _ACK_BATCH:
                 return
             pending, self._pending_acks = self._pending_acks, {}
             self._last_ack_flush = time.monotonic()
         for ack_topic, ids in pending.items():
-            self._client.publish(ack_topic, json.dumps({"ids": ids}), qos=1)
+            self._clients[""].publish(ack_topic, json.dumps({"ids": ids}), qos=1)
 
     def run(self, should_stop: Callable[[], bool]) -> None:
         opts = self.options
@@ -185,22 +199,24 @@ class Consumer:
         props = None
         if v5 and opts.persistent:
             props = connect_properties(7 * 86400)
-        self._client.connect(
-            opts.host,
-            opts.port,
-            keepalive=30,
-            clean_start=not opts.persistent if v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
-            properties=props,
-        )
-        self._client.loop_start()
+        for client in self._clients.values():
+            client.connect(
+                opts.host,
+                opts.port,
+                keepalive=30,
+                clean_start=not opts.persistent if v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+                properties=props,
+            )
+            client.loop_start()
         try:
             while not should_stop():
                 time.sleep(_ACK_PERIOD_S)
                 self._maybe_flush_acks(force=True)
         finally:
             self._maybe_flush_acks(force=True)
-            self._client.disconnect()
-            self._client.loop_stop()
+            for client in self._clients.values():
+                client.disconnect()
+                client.loop_stop()
 
 
 def _digest_property(message: mqtt.MQTTMessage) -> str | None:

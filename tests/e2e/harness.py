@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.hardware_sim.broker import free_port
+from tests.hardware_sim.broker import Mosquitto, free_port
 
 PYTHON = sys.executable
 
@@ -120,7 +120,7 @@ class ConsumerProcess:
             self._proc = subprocess.Popen(self._args, stderr=err, env=_env())
         marks = self.err.read_text().count("consuming ")
         wait_for(
-            lambda: self.err.read_text().count("consuming ") > marks, 20, "consumer subscribed"
+            lambda: self.err.read_text().count("consuming ") >= marks + 2, 20, "consumer subscribed"
         )
         return self
 
@@ -181,3 +181,17 @@ def metric_value(body: str, name: str, labels: str = "") -> float:
         if line.startswith(prefix):
             return float(line[len(prefix) :])
     return 0.0
+
+
+def central_offline(tmp_path: Path) -> tuple[Mosquitto, ConsumerProcess]:
+    """A stopped broker that already holds the central consumer's persistent session.
+
+    Like a real centre: the consumer subscribed once, then the broker went away. Whatever the
+    gateway publishes after the broker comes back is queued for the consumer even before the
+    consumer reconnects, so the tests do not race the consumer's reconnect.
+    """
+    broker = Mosquitto(tmp_path / "broker", persistence=True)
+    broker.start()
+    consumer = ConsumerProcess(tmp_path, broker.url).start()
+    broker.stop()
+    return broker, consumer

@@ -14,14 +14,13 @@ from adapters.canonical.events import (
 )
 from gateway.config_check import load_settings
 from gateway.daemon import Gateway
-from tests.e2e.harness import ConsumerProcess, async_wait_for, write_config
-from tests.hardware_sim.broker import Mosquitto, free_port
+from tests.e2e.harness import async_wait_for, central_offline, write_config
 
 BACKLOG = 50_000
 
 
 async def test_alarm_reaches_consumer_before_backlog_drains(tmp_path: Path) -> None:
-    broker = Mosquitto(tmp_path / "broker", port=free_port())  # down while the backlog builds
+    broker, consumer = await asyncio.to_thread(central_offline, tmp_path)  # centre down
     gateway = Gateway(load_settings(write_config(tmp_path / "gw", broker.url)))
     running = asyncio.create_task(gateway.run())
     try:
@@ -35,7 +34,6 @@ async def test_alarm_reaches_consumer_before_backlog_drains(tmp_path: Path) -> N
                 )
             )
         broker.start()
-        consumer = await asyncio.to_thread(ConsumerProcess(tmp_path, broker.url).start)
         await async_wait_for(lambda: len(consumer.ids()) >= 1000, 60, "backlog draining")
         alarm = Alarm(
             priority=AlarmPriority.HIGH,

@@ -10,12 +10,17 @@ from adapters.canonical.events import Identification, IdentificationSource
 from edge_store import Outbox, State
 from gateway.config_check import load_settings
 from gateway.daemon import Gateway
-from tests.e2e.harness import ConsumerProcess, async_wait_for, http_get, metric_value, write_config
-from tests.hardware_sim.broker import Mosquitto, free_port
+from tests.e2e.harness import (
+    async_wait_for,
+    central_offline,
+    http_get,
+    metric_value,
+    write_config,
+)
 
 
 async def test_corrupted_row_is_quarantined_and_the_rest_delivered(tmp_path: Path) -> None:
-    broker = Mosquitto(tmp_path / "broker", port=free_port())  # down while rows are written
+    broker, consumer = await asyncio.to_thread(central_offline, tmp_path)  # centre down
     settings = load_settings(write_config(tmp_path / "gw", broker.url))
     store = Path(settings.store.path)
     gateway = Gateway(settings)
@@ -36,7 +41,6 @@ async def test_corrupted_row_is_quarantined_and_the_rest_delivered(tmp_path: Pat
         db.execute("UPDATE outbox SET payload = ? WHERE id = ?", (damaged, ids[2]))
 
     broker.start()
-    consumer = await asyncio.to_thread(ConsumerProcess(tmp_path, broker.url).start)
     gateway = Gateway(load_settings(settings_path := tmp_path / "gw" / "wardlink.toml"))
     running = asyncio.create_task(gateway.run())
     port = int(gateway.settings.http.listen.rsplit(":", 1)[1])

@@ -12,17 +12,16 @@ from edge_store import StoreFullError
 from gateway.config_check import load_settings
 from gateway.daemon import Gateway
 from tests.e2e.harness import (
-    ConsumerProcess,
     async_wait_for,
+    central_offline,
     http_get,
     metric_value,
     write_config,
 )
-from tests.hardware_sim.broker import Mosquitto, free_port
 
 
 async def test_quota_refuses_new_events_then_resumes(tmp_path: Path) -> None:
-    broker = Mosquitto(tmp_path / "broker", port=free_port())  # not started: centre unreachable
+    broker, consumer = await asyncio.to_thread(central_offline, tmp_path)  # centre down
     settings = load_settings(write_config(tmp_path / "gw", broker.url, store={"quota_mb": 1}))
     gateway = Gateway(settings)
     running = asyncio.create_task(gateway.run())
@@ -43,7 +42,6 @@ async def test_quota_refuses_new_events_then_resumes(tmp_path: Path) -> None:
 
         # Space returns once the centre is reachable and delivered rows can be pruned.
         broker.start()
-        consumer = await asyncio.to_thread(ConsumerProcess(tmp_path, broker.url).start)
         await async_wait_for(lambda: set(stored) <= set(consumer.ids()), 60, "backlog delivered")
         event = Identification(source=IdentificationSource.BARCODE, data="after")
         later = await _submit_when_space(gateway, event)
