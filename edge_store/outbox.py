@@ -30,6 +30,7 @@ from edge_store.durability import (
     used_bytes,
 )
 from edge_store.errors import DuplicateEntryError, StoreFullError
+from edge_store.owner_lock import acquire_owner_lock, release_owner_lock
 from edge_store.records import NewEntry, OutboxStats, State, StoredEntry
 from edge_store.schema import (
     ENTRY_COLUMNS,
@@ -67,6 +68,7 @@ class Outbox:
             ``SENT`` rows are delivered too and may be pruned.
         clock: Wall-clock source in seconds, injectable for tests.
         busy_timeout_s: How long to wait for another process's lock on the file.
+        owner: Take the one-gateway-per-store lock (the daemon does; inspection tools don't).
 
     Raises:
         StoreCorruptError: The file is damaged or not a database.
@@ -85,6 +87,7 @@ class Outbox:
         end_to_end: bool = False,
         clock: Callable[[], float] = time.time,
         busy_timeout_s: float = 5.0,
+        owner: bool = False,
     ) -> None:
         self.path = path
         self.durability = durability
@@ -95,8 +98,14 @@ class Outbox:
         self._delivered = (State.ACKED,) if end_to_end else (State.SENT, State.ACKED)
         self._shortage: Shortage | None = None  # remembered so a full store logs once
         path.parent.mkdir(parents=True, exist_ok=True)
-        fresh = check_file(path, busy_timeout_s)
-        self._engine = make_engine(path, durability, busy_timeout_s)
+        self._owner_lock = acquire_owner_lock(path) if owner else None
+        try:
+            fresh = check_file(path, busy_timeout_s)
+            self._engine = make_engine(path, durability, busy_timeout_s)
+        except BaseException:
+            if self._owner_lock is not None:
+                release_owner_lock(self._owner_lock)
+            raise
         if fresh:
             with self._write() as conn:
                 create_schema(conn)
@@ -332,6 +341,9 @@ class Outbox:
     def close(self) -> None:
         """Close the connection; SQLite checkpoints the WAL into the main file."""
         self._engine.dispose()
+        if self._owner_lock is not None:
+            release_owner_lock(self._owner_lock)
+            self._owner_lock = None
 
     def list(self, state: State | None = None, limit: int = 50) -> list[StoredEntry]:
         """Oldest rows first, optionally of one state, for operator inspection.

@@ -36,7 +36,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr)
         print(f"{args.config}: refusing to start; fix the lines above", file=sys.stderr)
         return 2
-    asyncio.run(run_gateway(settings))
+    from edge_store import StoreError  # noqa: PLC0415
+
+    try:
+        asyncio.run(run_gateway(settings))
+    except StoreError as exc:
+        print(f"{settings.store.path}: {exc}", file=sys.stderr)
+        return 3
     return 0
 
 

@@ -7,6 +7,7 @@ gateway's ack topic so the gateway may consider them delivered end to end.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -97,6 +98,18 @@ class Consumer:
             "-alarm": self._make_client("-alarm", [alarm]),
         }
 
+    def remember(self, earlier_output: Path) -> None:
+        """De-duplicate against the ids an earlier run already wrote to this file."""
+        if not earlier_output.exists():
+            return
+        with earlier_output.open(encoding="utf-8") as lines:
+            for line in lines:
+                with contextlib.suppress(ValueError, KeyError, TypeError):
+                    self._seen.add(json.loads(line)["id"])
+
+    def set_output(self, out: IO[str]) -> None:
+        self._out = out
+
     def _make_client(self, suffix: str, segments: list[str]) -> mqtt.Client:
         opts = self.options
         v5 = opts.protocol == mqtt.MQTTv5
@@ -159,9 +172,8 @@ class Consumer:
         self._seen.add(envelope_id)
         tally.unique += 1
         self._track_sequence(envelope)
-        line = (
-            _pretty(envelope) if self.options.pretty else json.dumps(envelope, ensure_ascii=False)
-        )
+        # Written as the bytes that arrived: compact JSON on one line, byte-faithful for audit.
+        line = _pretty(envelope) if self.options.pretty else payload.decode()
         self._out.write(line + "\n")
         self._out.flush()
 
@@ -253,8 +265,11 @@ def run_consumer(options: ConsumeOptions, *, count: int | None, duration_s: floa
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     deadline = None if duration_s is None else time.monotonic() + duration_s
+    consumer = Consumer(options, sys.stdout)
+    if options.output:
+        consumer.remember(options.output)
     out = options.output.open("a", encoding="utf-8") if options.output else sys.stdout
-    consumer = Consumer(options, out)
+    consumer.set_output(out)
 
     def should_stop() -> bool:
         if count is not None and consumer.tally.unique >= count:

@@ -49,7 +49,7 @@ class RunnerDevice:
     options: Any
 
 
-def open_outbox(settings: Settings) -> Outbox:
+def open_outbox(settings: Settings, *, owner: bool = False) -> Outbox:
     store = settings.store
     Path(store.path).parent.mkdir(parents=True, exist_ok=True)
     return Outbox(
@@ -59,6 +59,7 @@ def open_outbox(settings: Settings) -> Outbox:
         min_free_bytes=store.min_free_mb * 1024 * 1024,
         retention_s=store.retention_hours * 3600,
         end_to_end=settings.mqtt.end_to_end_ack,
+        owner=owner,
     )
 
 
@@ -103,7 +104,7 @@ class Gateway:
         devices = [d for d in settings.devices if d.enabled]
         self._devices = devices
         self.outbox = AsyncOutbox(
-            open_outbox(settings),
+            open_outbox(settings, owner=True),
             max_batch=settings.store.max_batch,
             on_commit=self._observe_commit,
         )

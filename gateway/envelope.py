@@ -56,7 +56,9 @@ class Envelope(BaseModel):
     gateway_id: str
     device_id: str
     device_kind: str
-    seq: int = Field(ge=1, description="per-device sequence number, gap-free per store")
+    seq: int = Field(
+        ge=1, description="per-device sequence; a gap means the gateway refused an event"
+    )
     device_time: datetime | None = Field(
         default=None, description="time the device stated; device clocks are often wrong"
     )

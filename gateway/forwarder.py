@@ -2,7 +2,8 @@
 
 aiomqtt (on paho-mqtt 2) owns the connection, the will and subscriptions. Envelopes are published
 through aiomqtt's paho client directly, with our own PUBACK callback, because aiomqtt discards the
-MQTT 5 reason code and awaits one asyncio.Event per publish (docs/adr/0004-aiomqtt-pin.md).
+MQTT 5 reason code and awaits one asyncio.Event per publish
+(docs/adr/0004-aiomqtt-pin-and-publish-path.md).
 
 Rows stay ``pending`` in the store until the broker confirms them; a reason code >= 0x80 is a
 refusal: the row stays pending, is counted and retried later. A connection lost with rows in

@@ -169,6 +169,6 @@ async def _submit(scan: bytes, device: ScannerDevice, intake: Intake) -> None:
         await intake.submit(device.id, event, raw=scan)
     except Exception as exc:
         # Any failure to commit (StoreFullError above all) loses this scan: the scanner has no
-        # way to be asked again, so count it and keep reading. Never log the scan itself.
+        # way to be asked again. The pipeline counts the refusal (intake_refused_total); keep
+        # reading. Never log the scan itself.
         log.warning("scanner %s: scan not stored (%s)", device.id, type(exc).__name__)
-        intake.count_rejected(device.id, "not-stored")

@@ -94,3 +94,16 @@ def test_outbox_stats_list_and_replay(tmp_path: Path) -> None:
     assert replay.stdout.strip() == "1 envelopes queued again for sending"
     pending = wardlink("outbox", "list", "--store", str(store), "--state", "pending")
     assert [line.split("\t")[1] for line in pending.stdout.splitlines()] == ["ID1", "ID2"]
+
+
+def test_a_second_gateway_on_the_same_store_is_refused(tmp_path: Path) -> None:
+    from edge_store import Outbox  # noqa: PLC0415
+
+    config = write_config(tmp_path, "mqtt://127.0.0.1:9")
+    first = Outbox(tmp_path / "outbox.db", owner=True)  # the running gateway
+    try:
+        result = wardlink("run", "--config", str(config))
+    finally:
+        first.close()
+    assert result.returncode == 3
+    assert "is a second gateway running" in result.stderr

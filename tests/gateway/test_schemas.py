@@ -96,3 +96,23 @@ def test_raw_bytes_that_are_not_text_travel_as_base64() -> None:
     raw = RawMessage.from_bytes(b"\x02\xff\xfe\x03", "utf-8")
     assert raw.encoding == "base64"
     assert raw.data == "Av/+Aw=="
+
+
+def test_a_later_minor_version_with_an_added_field_still_validates() -> None:
+    import json  # noqa: PLC0415
+
+    document = json.loads(envelope(EVENTS[0]).to_json_bytes())
+    document["schema_version"] = "1.7"
+    document["triage_level"] = "red"
+    document["payload"]["observations"][0]["method"] = "ISE"
+    Draft202012Validator(load_envelope_schema()).validate(document)
+
+
+def test_ulid_encoding_matches_the_bitwise_definition() -> None:
+    crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    factory = UlidFactory()
+    for i in range(200):
+        ulid = factory.new(now_s=1_795_000_000.0 + i)
+        value = sum(crockford.index(c) << (5 * (25 - n)) for n, c in enumerate(ulid))
+        assert value >> 80 == (1_795_000_000 + i) * 1000
+        assert "".join(crockford[(value >> s) & 31] for s in range(125, -1, -5)) == ulid

@@ -1,0 +1,37 @@
+"""Dependencies point one way (DESIGN.md): codecs stay sans-IO, the store stays ignorant."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# package -> top-level modules it must never import
+FORBIDDEN = {
+    "adapters": {"gateway", "drivers", "edge_store", "asyncio", "socket", "serial", "tests"},
+    "drivers": {"gateway", "adapters", "edge_store", "tests"},
+    "edge_store": {"gateway", "adapters", "drivers", "tests"},
+    "gateway": {"tests"},
+}
+
+
+def imported_roots(path: Path) -> set[str]:
+    roots: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_package_imports_respect_the_layers(package: str) -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(imported_roots(path) & FORBIDDEN[package])
+        for path in (ROOT / package).rglob("*.py")
+    }
+    assert {path: bad for path, bad in offenders.items() if bad} == {}
