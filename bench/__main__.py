@@ -28,19 +28,26 @@ def main() -> None:
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="wardlink-bench-") as tmp:
         work = Path(tmp)
-        for mode, store_only in [("durable", True), ("relaxed", True), ("durable", False)]:
-            what = "store append (envelope bytes ready)" if store_only else "pipeline submit"
+        cases = [
+            ("durable", True, args.producers),
+            ("relaxed", True, args.producers),
+            ("durable", True, 30),  # one ward's devices
+            ("durable", True, 1000),
+            ("durable", False, args.producers),
+        ]
+        for mode, store_only, producers in cases:
+            what = "store append" if store_only else "pipeline submit (envelope built)"
             result = asyncio.run(
                 bench_append(
-                    work / f"{mode}-{store_only}",
+                    work / f"{mode}-{store_only}-{producers}",
                     mode,
                     args.events,
-                    args.producers,
+                    producers,
                     store_only=store_only,
                 )
             )
             rows += [
-                (f"{what}, {mode}", f"{result.rate:,.0f} events/s"),
+                (f"{what}, {mode}, {producers} producers", f"{result.rate:,.0f} events/s"),
                 (
                     "  commit (one fsync) p50 / p99",
                     f"{result.commit_p50 * 1e3:.2f} / {result.commit_p99 * 1e3:.2f} ms",
@@ -49,7 +56,6 @@ def main() -> None:
                     "  append -> durable p50 / p99",
                     f"{result.ack_p50 * 1e3:.2f} / {result.ack_p99 * 1e3:.2f} ms",
                 ),
-                ("  events per commit, mean", f"{result.mean_batch:,.1f}"),
             ]
         with Mosquitto(work / "broker") as broker:
             forwarded = asyncio.run(bench_store_to_consumer(work / "fwd", broker, args.events))

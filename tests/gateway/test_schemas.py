@@ -116,3 +116,45 @@ def test_ulid_encoding_matches_the_bitwise_definition() -> None:
         value = sum(crockford.index(c) << (5 * (25 - n)) for n, c in enumerate(ulid))
         assert value >> 80 == (1_795_000_000 + i) * 1000
         assert "".join(crockford[(value >> s) & 31] for s in range(125, -1, -5)) == ulid
+
+
+def _mutations(document: dict[str, object]) -> list[dict[str, object]]:
+    import copy  # noqa: PLC0415
+
+    mutated = []
+    for path, value in [
+        (("payload", "kind"), "not_a_kind"),
+        (("payload", "kind"), 7),
+        (("seq",), 0),
+        (("seq",), "1"),
+        (("received_at",), None),
+        (("payload",), []),
+    ]:
+        doc = copy.deepcopy(document)
+        target = doc
+        for key in path[:-1]:
+            target = target[key]  # type: ignore[assignment]
+        target[path[-1]] = value
+        mutated.append(doc)
+    doc = copy.deepcopy(document)
+    del doc["payload"]
+    mutated.append(doc)
+    return mutated
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.kind)
+def test_fast_validator_agrees_with_the_reference_validator(event: CanonicalEvent) -> None:
+    import json  # noqa: PLC0415
+
+    from fastjsonschema import JsonSchemaException  # noqa: PLC0415
+
+    from gateway.envelope_validation import EnvelopeValidator  # noqa: PLC0415
+
+    fast, reference = EnvelopeValidator(), Draft202012Validator(load_envelope_schema())
+    document = json.loads(envelope(event).to_json_bytes())
+    fast(document)
+    assert reference.is_valid(document)
+    for bad in _mutations(document):
+        assert not reference.is_valid(bad), bad
+        with pytest.raises(JsonSchemaException):
+            fast(bad)
