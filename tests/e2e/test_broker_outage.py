@@ -55,6 +55,7 @@ async def test_every_event_arrives_across_two_broker_restarts(tmp_path: Path) ->
     assert summary["received"] == summary["unique"] + summary["duplicates"] + summary["invalid"]
     assert summary["unique"] == TOTAL
     assert summary["invalid"] == 0
+    assert summary["sequence_gaps"] == {}, "per-device order kept, no sequence skipped"
     print(
         f"\nbroker restarted twice: {TOTAL} sent, duplicates seen by consumer: "
         f"{summary['duplicates']}, sequence gaps: {summary['sequence_gaps']}"

@@ -50,6 +50,7 @@ def test_every_committed_event_is_delivered_after_kill9(
     assert b"gateway stopped cleanly" in err
     lost = set(committed) - set(consumer.ids())
     assert not lost
+    assert summary["sequence_gaps"] == {}
     print(
         f"\nkill -9 x{KILLS}: {len(committed)} committed, lost {len(lost)}, "
         f"duplicates at consumer {summary['duplicates']}"
