@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import signal
 import ssl
 import time
@@ -19,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from adapters.canonical.events import DeviceState
+from drivers.backoff import Backoff
 from edge_store import AsyncOutbox, Durability, Outbox
 from gateway.forwarder import Forwarder, ForwarderConfig
 from gateway.http import ControlServer, Verdict
@@ -204,18 +205,15 @@ class Gateway:
             encoding=device.encoding,
             options=options_model.model_validate(device.options or {}),
         )
-        attempt = 0
+        backoff = Backoff(minimum=0.5, maximum=30.0)
         while True:
             try:
                 await runner(runner_device, self.pipeline)
                 return
             except Exception as exc:
-                from adapters.canonical.events import DeviceState  # noqa: PLC0415
-
                 log.exception("device %s runner failed; restarting", device.id)
                 self.status.report_state(device.id, DeviceState.ERROR, f"runner failed: {exc}")
-                attempt = min(attempt + 1, 8)
-                await asyncio.sleep(random.uniform(0.5, 1.0) * 2**attempt / 4)
+                await asyncio.sleep(backoff.next_delay())
 
     async def _housekeeping(self) -> None:
         since_prune = _PRUNE_PERIOD_S

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 import ssl
 import time
 from collections import deque
@@ -28,6 +27,7 @@ import paho.mqtt.client as paho_mqtt
 from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.reasoncodes import ReasonCode
 
+from drivers.backoff import Backoff
 from edge_store import AsyncOutbox, StoredEntry
 from gateway.metrics import Metrics
 from gateway.mqtt_properties import PublishProperties, connect_properties
@@ -114,11 +114,11 @@ class Forwarder:
                 log.info(
                     "re-sending %d envelopes sent before restart but never acknowledged", requeued
                 )
-        attempt = 0
+        backoff = Backoff(self._cfg.reconnect_min_s, self._cfg.reconnect_max_s)
         while not self._stopping.is_set():
             try:
                 await self._session()
-                attempt = 0
+                backoff.reset()
             except (aiomqtt.MqttError, _SessionReset, OSError) as exc:
                 if await self._should_fall_back(exc):
                     log.warning(
@@ -128,12 +128,17 @@ class Forwarder:
                     )
                     self._protocol = aiomqtt.ProtocolVersion.V311
                     continue
-                attempt = self._log_failure(exc, attempt)
+                if backoff.attempts == 0:  # say it once per outage, not once per retry
+                    log.warning(
+                        "broker %s:%d unavailable, buffering to disk: %s",
+                        self._cfg.host,
+                        self._cfg.port,
+                        exc,
+                    )
             if self._stopping.is_set():
                 break
-            delay = min(self._cfg.reconnect_max_s, self._cfg.reconnect_min_s * 2**attempt)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), random.uniform(delay / 2, delay))
+                await asyncio.wait_for(self._stopping.wait(), backoff.next_delay())
 
     async def _should_fall_back(self, exc: BaseException) -> bool:
         """In ``auto`` mode: did a reachable broker turn down our MQTT 5 CONNECT?
@@ -155,16 +160,6 @@ class Forwarder:
         with contextlib.suppress(OSError):
             await writer.wait_closed()
         return True
-
-    def _log_failure(self, exc: BaseException, attempt: int) -> int:
-        if attempt == 0:
-            log.warning(
-                "broker %s:%d unavailable, buffering to disk: %s",
-                self._cfg.host,
-                self._cfg.port,
-                exc,
-            )
-        return min(attempt + 1, 16)
 
     # -- one connection ------------------------------------------------------------------------
     def _client(self) -> aiomqtt.Client:

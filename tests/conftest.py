@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.hardware_sim.broker import Mosquitto
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own WARDLINK_* variables must not leak into any test's settings."""
+    for name in list(os.environ):
+        if name.upper().startswith("WARDLINK_"):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture

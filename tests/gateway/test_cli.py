@@ -107,3 +107,12 @@ def test_a_second_gateway_on_the_same_store_is_refused(tmp_path: Path) -> None:
         first.close()
     assert result.returncode == 3
     assert "is a second gateway running" in result.stderr
+
+
+def test_run_refuses_a_corrupt_store_with_the_fix(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "mqtt://127.0.0.1:9")
+    (tmp_path / "outbox.db").write_bytes(b"this is not a database, it is a bad sector" * 100)
+    result = wardlink("run", "--config", str(config))
+    assert result.returncode == 3
+    assert str(tmp_path / "outbox.db") in result.stderr
+    assert "move it aside" in result.stderr.lower() or "fresh" in result.stderr.lower()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -17,13 +16,6 @@ site = "bvcr"
 ward = "icu-2"
 id = "gw-icu2-01"
 """
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch):
-    for name in os.environ:
-        if name.upper().startswith("WARDLINK_"):
-            monkeypatch.delenv(name)
 
 
 @pytest.fixture
