@@ -92,6 +92,7 @@ class Forwarder:
         self._inflight: dict[int, StoredEntry] = {}
         self._confirmed: list[int] = []
         self._flush_wanted = asyncio.Event()
+        self._refusals_logged: set[tuple[str, int]] = set()
         self.connected = False
         self._v5_worked = False  # once MQTT 5 worked, a failure is an outage, not a protocol
 
@@ -314,13 +315,18 @@ class Forwarder:
         if isinstance(reason, ReasonCode) and reason.is_failure:
             self._claimed.discard(row.rowid)
             self._metrics.broker_refusals.labels(device=row.device).inc()
-            log.warning(
-                "broker refused envelope %s on %s: %s (0x%02X); kept pending, retried later",
-                row.id,
-                row.topic,
-                reason.getName(),
-                reason.value,
-            )
+            if (row.topic, reason.value) not in self._refusals_logged:
+                # Once per topic and reason: retries every 30 s must not flood the log.
+                self._refusals_logged.add((row.topic, reason.value))
+                log.warning(
+                    "broker refused envelope %s on %s: %s (0x%02X); kept pending, retried "
+                    "every %.0f s (check the broker ACL for this gateway)",
+                    row.id,
+                    row.topic,
+                    reason.getName(),
+                    reason.value,
+                    self._cfg.refused_retry_s,
+                )
             return
         kind = row.topic.rsplit("/", 2)[-2]
         self._metrics.bound(self._metrics.messages_out, row.device, kind).inc()

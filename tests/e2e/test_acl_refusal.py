@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from adapters.canonical.events import Identification, IdentificationSource
 from edge_store import Outbox, State
 from gateway.config_check import load_settings
@@ -20,7 +22,9 @@ topic readwrite wardlink/+/+/+/ack
 """
 
 
-async def test_acl_refusal_keeps_envelope_pending_and_counts_it(tmp_path: Path) -> None:
+async def test_acl_refusal_keeps_envelope_pending_and_counts_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     broker = Mosquitto(tmp_path / "broker", acl=ACL)
     broker.start()
     settings = load_settings(write_config(tmp_path / "gw", broker.url, mqtt={"protocol": "5"}))
@@ -48,6 +52,9 @@ async def test_acl_refusal_keeps_envelope_pending_and_counts_it(tmp_path: Path) 
         gateway.stop()
         await running
         broker.stop()
+    refusals = [r.getMessage() for r in caplog.records if "refused envelope" in r.getMessage()]
+    assert len(refusals) == 1  # said once, with the reason
+    assert "Not authorized (0x87)" in refusals[0]
     outbox = Outbox(Path(settings.store.path))
     try:
         assert [row.state for row in outbox.list(None)] == [State.PENDING]
