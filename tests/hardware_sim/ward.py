@@ -83,9 +83,14 @@ async def _broker(choice: str, workdir: Path) -> AsyncIterator[tuple[str, str]]:
         yield url, "3.1.1"
 
 
-async def _wait_for_line(path: Path, text: str, timeout_s: float = 30.0) -> None:
+async def _wait_for_line(
+    path: Path, text: str, process: subprocess.Popen[bytes], timeout_s: float = 30.0
+) -> None:
     deadline = time.monotonic() + timeout_s
     while text not in path.read_text(errors="replace"):
+        if process.poll() is not None:
+            msg = f"the gateway exited ({process.returncode}):\n{path.read_text()[-3000:]}"
+            raise RuntimeError(msg)
         if time.monotonic() > deadline:
             msg = f"timed out waiting for {text!r} in {path}"
             raise TimeoutError(msg)
@@ -93,6 +98,7 @@ async def _wait_for_line(path: Path, text: str, timeout_s: float = 30.0) -> None
 
 
 async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | None) -> int:
+    workdir = workdir.resolve()  # device paths in the config must be absolute
     workdir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     stop = asyncio.Event()
@@ -139,7 +145,7 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
             )
             _say("consumer: `wardlink consume --pretty` — coded events appear below")
             try:
-                await _wait_for_line(gateway_log, "device lab-scanner is connected")
+                await _wait_for_line(gateway_log, "device lab-scanner is connected", gateway)
                 await asyncio.to_thread(wait_for_port, "127.0.0.1", scanner_port, 30)
                 rng = random.Random(7)
                 sims = [
