@@ -250,7 +250,13 @@ def _pretty(envelope: dict[str, Any]) -> str:
         return f"{head} {kind:<14} " + " ".join(parts)
     if kind == "identification":
         # Specimen labels and product codes are shown; a person's card is not (PHI).
-        shown = "person card" if payload.get("person") else payload["data"][:40]
+        fields = {k: v for k, v in payload.get("fields", {}).items() if k != "aim_id"}
+        if payload.get("person"):
+            shown = "person card"
+        elif fields:
+            shown = " ".join(f"{k}={v}" for k, v in sorted(fields.items()))
+        else:
+            shown = payload["data"][:40]
         return f"{head} {kind:<14} {payload.get('symbology') or 'barcode':<8} {shown}"
     if kind == "alarm":
         return f"{head} {kind:<14} {payload['priority']} {payload['state']} {payload['text']}"
