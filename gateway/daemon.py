@@ -21,7 +21,8 @@ from typing import Any
 from adapters.canonical.events import DeviceState
 from drivers.backoff import Backoff
 from edge_store import AsyncOutbox, Durability, Outbox
-from gateway.forwarder import Forwarder, ForwarderConfig
+from gateway.broker_connection import ForwarderConfig
+from gateway.forwarder import Forwarder
 from gateway.http import ControlServer, Verdict
 from gateway.intake import Intake
 from gateway.metrics import Metrics

@@ -16,47 +16,23 @@ import asyncio
 import contextlib
 import json
 import logging
-import ssl
 import time
-from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
 import aiomqtt
 import paho.mqtt.client as paho_mqtt
-from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.reasoncodes import ReasonCode
 
 from drivers.backoff import Backoff
 from edge_store import AsyncOutbox, StoredEntry
+from gateway.broker_connection import ForwarderConfig, broker_refused_mqtt5, make_client
+from gateway.lanes import LaneReader
 from gateway.metrics import Metrics
-from gateway.mqtt_properties import PublishProperties, connect_properties
+from gateway.mqtt_properties import PublishProperties
 from gateway.status import StatusBoard
 from gateway.topics import Lane, Topics
 
 log = logging.getLogger("wardlink.forwarder")
-
-_UNSUPPORTED_PROTOCOL = (1, 132)  # CONNACK: 3.1.1 "refused, protocol version", MQTT 5 0x84
-_SESSION_EXPIRY_S = 7 * 86400
-
-
-@dataclass(frozen=True)
-class ForwarderConfig:
-    host: str
-    port: int
-    client_id: str
-    protocol: str = "auto"  # "auto" (5, falling back to 3.1.1), "5" or "3.1.1"
-    username: str | None = None
-    password: str | None = None
-    tls: ssl.SSLContext | None = None
-    keepalive_s: int = 30
-    window: int = 64
-    end_to_end: bool = False
-    resend_unacked_after_s: float = 60.0
-    refused_retry_s: float = 30.0
-    reconnect_min_s: float = 0.5
-    reconnect_max_s: float = 30.0
-    prefetch: int = 500
 
 
 class _SessionReset(Exception):
@@ -85,10 +61,7 @@ class Forwarder:
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self._slot_free = asyncio.Event()
-        self._dirty = {Lane.ALARM: True, Lane.NORMAL: True}
-        self._cursor = {Lane.ALARM: 0, Lane.NORMAL: 0}
-        self._buffers: dict[Lane, deque[StoredEntry]] = {lane: deque() for lane in Lane}
-        self._claimed: set[int] = set()
+        self._lanes = LaneReader(outbox, config.prefetch)
         self._inflight: dict[int, StoredEntry] = {}
         self._confirmed: list[int] = []
         self._flush_wanted = asyncio.Event()
@@ -99,7 +72,7 @@ class Forwarder:
     # -- called by the pipeline and the daemon -------------------------------------------------
     def notify(self, lane: Lane) -> None:
         """New rows were committed on ``lane``."""
-        self._dirty[lane] = True
+        self._lanes.notify(lane)
         self._wake.set()
 
     def stop(self) -> None:
@@ -121,7 +94,13 @@ class Forwarder:
                 await self._session()
                 backoff.reset()
             except (aiomqtt.MqttError, _SessionReset, OSError) as exc:
-                if await self._should_fall_back(exc):
+                fall_back = (
+                    self._cfg.protocol == "auto"
+                    and self._is_v5
+                    and not self._v5_worked
+                    and await broker_refused_mqtt5(self._cfg, exc)
+                )
+                if fall_back:
                     log.warning(
                         "broker does not accept MQTT 5 (%s); falling back to MQTT 3.1.1, where "
                         "ACL refusals are invisible: prefer an MQTT 5 broker",
@@ -141,52 +120,10 @@ class Forwarder:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), backoff.next_delay())
 
-    async def _should_fall_back(self, exc: BaseException) -> bool:
-        """In ``auto`` mode: did a reachable broker turn down our MQTT 5 CONNECT?
-
-        A broker may answer 0x84 (unsupported protocol) or, like amqtt, just drop the
-        connection; either way the TCP port answers, which tells it apart from an outage.
-        """
-        if self._cfg.protocol != "auto" or not self._is_v5 or self._v5_worked:
-            return False
-        if isinstance(exc, MqttConnectError):
-            return exc.rc in _UNSUPPORTED_PROTOCOL
-        try:
-            _, writer = await asyncio.wait_for(
-                asyncio.open_connection(self._cfg.host, self._cfg.port), 5
-            )
-        except (OSError, TimeoutError):
-            return False
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-        return True
-
     # -- one connection ------------------------------------------------------------------------
-    def _client(self) -> aiomqtt.Client:
-        v5 = self._protocol is aiomqtt.ProtocolVersion.V5
-        connect_props = None
-        if v5:
-            connect_props = connect_properties(_SESSION_EXPIRY_S)
-        return aiomqtt.Client(
-            self._cfg.host,
-            self._cfg.port,
-            identifier=self._cfg.client_id,
-            protocol=self._protocol,
-            clean_session=None if v5 else False,
-            clean_start=False if v5 else paho_mqtt.MQTT_CLEAN_START_FIRST_ONLY,
-            properties=connect_props,
-            username=self._cfg.username,
-            password=self._cfg.password,
-            tls_context=self._cfg.tls,
-            keepalive=self._cfg.keepalive_s,
-            will=aiomqtt.Will(self._topics.status, self._status_payload("offline"), 1, True),
-            max_inflight_messages=self._cfg.window,
-            timeout=5,
-        )
-
     async def _session(self) -> None:
-        async with self._client() as client:
+        will = aiomqtt.Will(self._topics.status, self._status_payload("offline"), 1, True)
+        async with make_client(self._cfg, self._protocol, will) as client:
             paho = client._client
             aiomqtt_on_publish = paho.on_publish
             assert aiomqtt_on_publish is not None
@@ -210,7 +147,8 @@ class Forwarder:
             if self._cfg.end_to_end:
                 await client.subscribe(self._topics.ack, qos=1)
             self._status.mark_all_changed()
-            self._reset_cursors()
+            self._lanes.reset()
+            self._wake.set()
             try:
                 await self._serve(client, paho)
             finally:
@@ -219,9 +157,6 @@ class Forwarder:
                 self._metrics.broker_protocol.set(0)
                 await self._flush_confirmed()
                 self._inflight.clear()
-                self._claimed.clear()
-                for buffer in self._buffers.values():
-                    buffer.clear()
 
     async def _serve(self, client: aiomqtt.Client, paho: paho_mqtt.Client) -> None:
         workers = [
@@ -258,10 +193,10 @@ class Forwarder:
                 self._slot_free.clear()
                 await self._slot_free.wait()
                 continue
-            rows = await self._take(free)
+            rows = await self._lanes.take(free)
             if not rows:
                 self._wake.clear()
-                if not any(self._dirty.values()):
+                if not self._lanes.may_have_rows:
                     await self._wake.wait()
                 continue
             for row in rows:
@@ -275,45 +210,13 @@ class Forwarder:
             raise _SessionReset(paho_mqtt.error_string(info.rc))
         self._inflight[info.mid] = row
 
-    async def _take(self, limit: int) -> list[StoredEntry]:
-        """Up to ``limit`` rows, every pending alarm before any normal row."""
-        taken: list[StoredEntry] = []
-        for lane in Lane:
-            buffer = self._buffers[lane]
-            if not buffer and self._dirty[lane]:
-                await self._refill(lane)
-            while buffer and len(taken) < limit:
-                taken.append(buffer.popleft())
-            if lane is Lane.ALARM and self._dirty[Lane.ALARM] and taken:
-                return taken  # another alarm arrived while claiming: serve it first
-        return taken
-
-    async def _refill(self, lane: Lane) -> None:
-        self._dirty[lane] = False
-        rows = await self._outbox.claim(
-            int(lane), after_rowid=self._cursor[lane], limit=self._cfg.prefetch
-        )
-        if len(rows) == self._cfg.prefetch:
-            self._dirty[lane] = True
-        for row in rows:
-            self._cursor[lane] = max(self._cursor[lane], row.rowid)
-            if row.rowid not in self._claimed:
-                self._claimed.add(row.rowid)
-                self._buffers[lane].append(row)
-
-    def _reset_cursors(self) -> None:
-        for lane in Lane:
-            self._cursor[lane] = 0
-            self._dirty[lane] = True
-        self._wake.set()
-
     def _on_puback(self, mid: int, reason: ReasonCode | int) -> None:
         row = self._inflight.pop(mid, None)
         if row is None:
             return  # a status publish, awaited by aiomqtt itself
         self._slot_free.set()
         if isinstance(reason, ReasonCode) and reason.is_failure:
-            self._claimed.discard(row.rowid)
+            self._lanes.release([row.rowid])
             self._metrics.broker_refusals.labels(device=row.device).inc()
             if (row.topic, reason.value) not in self._refusals_logged:
                 # Once per topic and reason: retries every 30 s must not flood the log.
@@ -352,7 +255,7 @@ class Forwarder:
         batch, self._confirmed = self._confirmed, []
         if batch:
             await self._outbox.mark_sent(batch)
-            self._claimed.difference_update(batch)
+            self._lanes.release(batch)
 
     # -- end-to-end acks, retries and status -----------------------------------------------------
     async def _read_acks(self, client: aiomqtt.Client) -> None:
@@ -379,7 +282,8 @@ class Forwarder:
                         requeued,
                         self._cfg.resend_unacked_after_s,
                     )
-            self._reset_cursors()
+            self._lanes.rewind()
+            self._wake.set()
 
     async def _publish_statuses(self, client: aiomqtt.Client) -> None:
         while True:
