@@ -12,6 +12,7 @@ validation (``gateway/connection_url.py``); both must accept the same forms:
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
@@ -40,20 +41,25 @@ def accepts_connections(url: str) -> bool:
     return scheme_of(url) in _LISTENERS
 
 
-async def open_stream(url: str) -> ByteStream:
-    """Open an outgoing connection (``serial://``, ``tcp://``)."""
-    opener = _CONNECTORS.get(scheme_of(url))
+async def open_stream(url: str, *, tls: ssl.SSLContext | None = None) -> ByteStream:
+    """Open an outgoing connection (``serial://``, ``tcp://``; TLS only over TCP)."""
+    scheme = scheme_of(url)
+    opener = _CONNECTORS.get(scheme)
     if opener is None:
         raise InvalidUrlError(f"{url!r}: scheme is not one we connect with; {_allowed()}")
+    if tls is not None:
+        if scheme != "tcp":
+            raise InvalidUrlError(f"{url!r}: TLS needs a tcp:// connection")
+        return await tcp.connect(*parse_host_port(url), tls=tls)
     return await opener(url)
 
 
-def open_listener(url: str) -> Listener:
+def open_listener(url: str, *, tls: ssl.SSLContext | None = None) -> Listener:
     """Return an unbound listener (``listen://``); enter it to start accepting."""
     factory = _LISTENERS.get(scheme_of(url))
     if factory is None:
         raise InvalidUrlError(f"{url!r}: scheme is not one we listen with; {_allowed()}")
-    return factory(url)
+    return factory(url, tls)
 
 
 def parse_serial_url(url: str) -> tuple[str, serial.SerialSettings]:
@@ -107,8 +113,8 @@ async def _connect_tcp(url: str) -> ByteStream:
     return await tcp.connect(*parse_host_port(url))
 
 
-def _listen_tcp(url: str) -> Listener:
-    return tcp.listen(*parse_host_port(url))
+def _listen_tcp(url: str, tls: ssl.SSLContext | None) -> Listener:
+    return tcp.listen(*parse_host_port(url), tls=tls)
 
 
 def _allowed() -> str:
@@ -119,4 +125,4 @@ _CONNECTORS: Mapping[str, Callable[[str], Awaitable[ByteStream]]] = {
     "serial": _connect_serial,
     "tcp": _connect_tcp,
 }
-_LISTENERS: Mapping[str, Callable[[str], Listener]] = {"listen": _listen_tcp}
+_LISTENERS: Mapping[str, Callable[[str, ssl.SSLContext | None], Listener]] = {"listen": _listen_tcp}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 from types import TracebackType
 from typing import Self
 
@@ -51,17 +52,17 @@ class TcpStream:
             await self._writer.wait_closed()
 
 
-async def connect(host: str, port: int) -> ByteStream:
+async def connect(host: str, port: int, *, tls: ssl.SSLContext | None = None) -> ByteStream:
     """Open a TCP connection to a device that serves (a terminal server, an analyzer's port)."""
     try:
-        reader, writer = await asyncio.open_connection(host, port)
+        reader, writer = await asyncio.open_connection(host, port, ssl=tls)
     except OSError as exc:
         raise OpenFailedError(f"cannot connect to {host}:{port}: {exc}") from exc
     _enable_keepalive(writer)
     return TcpStream(reader, writer)
 
 
-def listen(host: str, port: int) -> TcpListener:
+def listen(host: str, port: int, *, tls: ssl.SSLContext | None = None) -> TcpListener:
     """Return a listener for devices that connect to us; enter it to bind.
 
     Usage::
@@ -70,7 +71,7 @@ def listen(host: str, port: int) -> TcpListener:
             async for stream in listener:
                 ...
     """
-    return TcpListener(host, port)
+    return TcpListener(host, port, tls)
 
 
 class TcpListener:
@@ -79,9 +80,10 @@ class TcpListener:
     Streams accepted but never taken from the iterator are closed on exit, so nothing leaks.
     """
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
         self._host = host
         self._port = port
+        self._tls = tls  # with verify_mode CERT_REQUIRED, peers without a valid cert are refused
         self._server: asyncio.Server | None = None
         self._accepted: asyncio.Queue[TcpStream] = asyncio.Queue()
 
@@ -95,7 +97,9 @@ class TcpListener:
 
     async def __aenter__(self) -> Self:
         try:
-            self._server = await asyncio.start_server(self._on_connect, self._host, self._port)
+            self._server = await asyncio.start_server(
+                self._on_connect, self._host, self._port, ssl=self._tls
+            )
         except OSError as exc:
             raise OpenFailedError(f"cannot listen on {self._host}:{self._port}: {exc}") from exc
         return self

@@ -28,6 +28,7 @@ from gateway.intake import Intake
 from gateway.metrics import Metrics
 from gateway.pipeline import DeviceInfo, Pipeline
 from gateway.registry import DEVICE_KINDS, options_model_of, resolve
+from gateway.rejects import RejectArchive
 from gateway.settings import Settings
 from gateway.status import StatusBoard
 from gateway.topics import Topics
@@ -120,6 +121,7 @@ class Gateway:
             status=self.status,
             devices={d.id: DeviceInfo(kind=d.kind, encoding=d.encoding) for d in settings.devices},
             on_committed=self.forwarder.notify,
+            rejects=RejectArchive(Path(settings.store.path).parent / "rejected"),
         )
         host, _, port = settings.http.listen.rpartition(":")
         self.control = ControlServer(

@@ -8,6 +8,7 @@ answers negatively (NAK / AE) so the device retries.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -26,10 +27,25 @@ class Intake(Protocol):
         """Commit one event durably; return its envelope id."""
         ...
 
+    async def submit_many(
+        self,
+        device_id: str,
+        events: Sequence[CanonicalEvent],
+        *,
+        raw: bytes | None = None,
+        device_time: datetime | None = None,
+    ) -> list[str]:
+        """Commit the events of one device message atomically: all of them or none.
+
+        A message with two specimens must not be half stored, or the device's retry after a
+        negative answer would store the first specimen twice.
+        """
+        ...
+
     def report_state(self, device_id: str, state: DeviceState, detail: str | None = None) -> None:
         """Record a device's connection state (metrics and the retained status topic)."""
         ...
 
-    def count_rejected(self, device_id: str, reason: str) -> None:
-        """Count malformed input from a device (a metric; the runner keeps the bytes)."""
+    def count_rejected(self, device_id: str, reason: str, raw: bytes | None = None) -> None:
+        """Count malformed input from a device and keep its bytes for inspection."""
         ...

@@ -7,7 +7,7 @@ after the group commit holding the event has reached disk (promise 1).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +15,7 @@ from adapters.canonical.events import CanonicalEvent, DeviceState
 from edge_store import AsyncOutbox, NewEntry, StoreError
 from gateway.envelope import Envelope, RawMessage, UlidFactory, utc_now
 from gateway.metrics import Metrics
+from gateway.rejects import RejectArchive
 from gateway.status import StatusBoard
 from gateway.topics import Lane, Topics, lane_for
 
@@ -41,6 +42,7 @@ class Pipeline:
         status: StatusBoard,
         devices: dict[str, DeviceInfo],
         on_committed: Callable[[Lane], None],
+        rejects: RejectArchive | None = None,
     ) -> None:
         self._topics = topics
         self._outbox = outbox
@@ -48,6 +50,7 @@ class Pipeline:
         self._status = status
         self._devices = devices
         self._on_committed = on_committed
+        self._rejects = rejects
         self._ids = UlidFactory()
         self._seq: dict[str, int] = {}
         self._closed = False
@@ -69,41 +72,60 @@ class Pipeline:
         raw: bytes | None = None,
         device_time: datetime | None = None,
     ) -> str:
+        (envelope_id,) = await self.submit_many(
+            device_id, [event], raw=raw, device_time=device_time
+        )
+        return envelope_id
+
+    async def submit_many(
+        self,
+        device_id: str,
+        events: Sequence[CanonicalEvent],
+        *,
+        raw: bytes | None = None,
+        device_time: datetime | None = None,
+    ) -> list[str]:
         if self._closed:
             msg = "gateway is shutting down"
             raise IntakeClosedError(msg)
         device = self._devices[device_id]
-        seq = self._seq.get(device_id, 0) + 1
-        self._seq[device_id] = seq
-        envelope = Envelope(
-            id=self._ids.new(),
-            site=self._topics.site,
-            ward=self._topics.ward,
-            gateway_id=self._topics.gateway_id,
-            device_id=device_id,
-            device_kind=device.kind,
-            seq=seq,
-            device_time=device_time,
-            received_at=utc_now(),
-            payload=event,
-            raw=None if raw is None else RawMessage.from_bytes(raw, device.encoding),
-        )
-        lane = lane_for(event.kind)
-        entry = NewEntry(
-            id=envelope.id,
-            device=device_id,
-            seq=seq,
-            lane=int(lane),
-            topic=self._topics.event(event.kind, device_id),
-            payload=envelope.to_json_bytes(),
-        )
+        first = self._seq.get(device_id, 0) + 1
+        last = first + len(events) - 1
+        self._seq[device_id] = last
+        received_at = utc_now()
+        raw_message = None if raw is None else RawMessage.from_bytes(raw, device.encoding)
+        entries = []
+        for seq, event in enumerate(events, start=first):
+            envelope = Envelope(
+                id=self._ids.new(),
+                site=self._topics.site,
+                ward=self._topics.ward,
+                gateway_id=self._topics.gateway_id,
+                device_id=device_id,
+                device_kind=device.kind,
+                seq=seq,
+                device_time=device_time,
+                received_at=received_at,
+                payload=event,
+                raw=raw_message,
+            )
+            entries.append(
+                NewEntry(
+                    id=envelope.id,
+                    device=device_id,
+                    seq=seq,
+                    lane=int(lane_for(event.kind)),
+                    topic=self._topics.event(event.kind, device_id),
+                    payload=envelope.to_json_bytes(),
+                )
+            )
         try:
-            await self._outbox.append(entry)
+            await self._outbox.append_many(entries)
         except StoreError as exc:
-            # Give the number back when nothing newer was handed out, so a device that
+            # Give the numbers back when nothing newer was handed out, so a device that
             # retries after a refusal leaves no gap in its sequence.
-            if self._seq.get(device_id) == seq:
-                self._seq[device_id] = seq - 1
+            if self._seq.get(device_id) == last:
+                self._seq[device_id] = first - 1
             self.refusing = True
             self._metrics.refused.labels(device=device_id).inc()
             log.warning(
@@ -111,14 +133,26 @@ class Pipeline:
             )
             raise
         self.refusing = False
-        self._metrics.bound(self._metrics.messages_in, device_id, event.kind).inc()
-        self._status.message_committed(device_id)
-        self._on_committed(lane)
-        return envelope.id
+        for event in events:
+            self._metrics.bound(self._metrics.messages_in, device_id, event.kind).inc()
+            self._status.message_committed(device_id)
+        for lane in {lane_for(event.kind) for event in events}:
+            self._on_committed(lane)
+        return [entry.id for entry in entries]
 
     def report_state(self, device_id: str, state: DeviceState, detail: str | None = None) -> None:
         self._status.report_state(device_id, state, detail)
 
-    def count_rejected(self, device_id: str, reason: str) -> None:
+    def count_rejected(self, device_id: str, reason: str, raw: bytes | None = None) -> None:
         self._metrics.rejected.labels(device=device_id).inc()
-        log.warning("device %s: input rejected: %s", device_id, reason)
+        kept = (
+            None
+            if raw is None or self._rejects is None
+            else self._rejects.keep(device_id, reason, raw)
+        )
+        log.warning(
+            "device %s: input rejected: %s%s",
+            device_id,
+            reason,
+            f" (kept as {kept})" if kept else "",
+        )

@@ -163,7 +163,7 @@ async def _submit(scan: bytes, device: ScannerDevice, intake: Intake) -> None:
         event = decode_scan(scan, device.encoding)
     except ScanDecodeError as exc:
         log.warning("scanner %s: scan rejected (%s)", device.id, exc.reason)
-        intake.count_rejected(device.id, exc.reason)
+        intake.count_rejected(device.id, exc.reason, scan)
         return
     try:
         await intake.submit(device.id, event, raw=scan)

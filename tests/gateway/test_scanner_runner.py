@@ -11,7 +11,7 @@ import contextlib
 import logging
 import random
 import socket
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -58,11 +58,21 @@ class RecordingIntake:
         self._changed.set()
         return f"id-{len(self.events)}"
 
+    async def submit_many(
+        self,
+        device_id: str,
+        events: Sequence[CanonicalEvent],
+        *,
+        raw: bytes | None = None,
+        device_time: datetime | None = None,
+    ) -> list[str]:
+        return [await self.submit(device_id, e, raw=raw, device_time=device_time) for e in events]
+
     def report_state(self, device_id: str, state: DeviceState, detail: str | None = None) -> None:
         self.states.append((state, detail))
         self._changed.set()
 
-    def count_rejected(self, device_id: str, reason: str) -> None:
+    def count_rejected(self, device_id: str, reason: str, raw: bytes | None = None) -> None:
         self.rejected.append(reason)
         self._changed.set()
 
