@@ -5,8 +5,6 @@ Registry import string: ``adapters.lis_analyzers.kind:Hl7AnalyzerOptions``.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import BaseModel, ConfigDict, Field, FilePath, model_validator
 
 
@@ -49,7 +47,3 @@ class Hl7AnalyzerOptions(BaseModel):
             msg = "tls_client_ca_file needs tls_cert_file and tls_key_file (a TLS listener)"
             raise ValueError(msg)
         return self
-
-    @property
-    def code_map_path(self) -> Path | None:
-        return self.code_map

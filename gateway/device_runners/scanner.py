@@ -2,27 +2,23 @@
 
 A scanner has no protocol answer: it cannot be told to resend. So a scan that cannot be decoded
 or stored is logged (without its content, which may be a CCCD QR) and counted, and the runner
-keeps going. Connection trouble is reported once per change of state, as Home Assistant logs an
-unavailable device once, not at every retry.
+keeps going.
 """
 
 from __future__ import annotations
 
-import asyncio
 import codecs
 import logging
-from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from adapters.canonical.events import DeviceState
 from adapters.scanners.decode import decode_scan
 from adapters.scanners.errors import ScanDecodeError
 from adapters.scanners.kind import ScannerOptions
 from adapters.scanners.lines import LineSplitter, OverlongScan
 from drivers.backoff import Backoff
-from drivers.base import ByteStream, OpenFailedError
-from drivers.registry import accepts_connections, open_listener, open_stream
+from drivers.base import ByteStream
+from gateway.device_runners.connections import keep_connected
 from gateway.intake import Intake
 
 log = logging.getLogger(__name__)
@@ -59,87 +55,18 @@ async def run_scanner(
 ) -> None:
     """Read scans from ``device`` and submit them until cancelled.
 
-    ``serial://`` and ``tcp://`` connections are reopened with ``backoff`` whenever they fail or
-    drop; on ``listen://`` any number of scanners may connect at once.
+    Connections are kept up by :func:`gateway.device_runners.connections.keep_connected`.
 
     Raises:
         LookupError: the device's encoding is unknown (a config error; nothing to retry).
         drivers.base.InvalidUrlError: the connection URL is not usable (also a config error).
     """
     codecs.lookup(device.encoding)
-    backoff = backoff or Backoff()
-    if accepts_connections(device.connection):
-        await _accept(device, intake, backoff)
-    else:
-        await _connect(device, intake, backoff)
 
-
-async def _connect(device: ScannerDevice, intake: Intake, backoff: Backoff) -> None:
-    failing = False
-    while True:
-        try:
-            stream = await open_stream(device.connection)
-        except OpenFailedError as exc:
-            if not failing:
-                log.warning("scanner %s unavailable: %s; retrying", device.id, exc)
-                intake.report_state(device.id, DeviceState.ERROR, str(exc))
-                failing = True
-            await asyncio.sleep(backoff.next_delay())
-            continue
-        failing = False
-        backoff.reset()
-        log.info("scanner %s connected (%s)", device.id, stream.peer)
-        intake.report_state(device.id, DeviceState.CONNECTED, stream.peer)
+    async def serve(stream: ByteStream) -> None:
         await _serve(stream, device, intake)
-        log.warning("scanner %s disconnected (%s); reconnecting", device.id, stream.peer)
-        intake.report_state(device.id, DeviceState.DISCONNECTED, f"{stream.peer} closed")
-        # A device that accepts and drops at once must not make us spin.
-        await asyncio.sleep(backoff.next_delay())
 
-
-async def _accept(device: ScannerDevice, intake: Intake, backoff: Backoff) -> None:
-    failing = False
-    while True:
-        try:
-            async with open_listener(device.connection) as listener:
-                failing = False
-                backoff.reset()
-                log.info("scanner %s listening on port %d", device.id, listener.port)
-                # Bound but nobody connected yet; also clears an earlier ERROR.
-                detail = f"waiting for scanners on port {listener.port}"
-                intake.report_state(device.id, DeviceState.DISCONNECTED, detail)
-                await _serve_all(listener, device, intake)
-        except OpenFailedError as exc:
-            if not failing:
-                log.warning("scanner %s cannot listen: %s; retrying", device.id, exc)
-                intake.report_state(device.id, DeviceState.ERROR, str(exc))
-                failing = True
-            await asyncio.sleep(backoff.next_delay())
-
-
-async def _serve_all(
-    listener: AsyncIterable[ByteStream], device: ScannerDevice, intake: Intake
-) -> None:
-    """Serve every connecting scanner; the device is connected while at least one is."""
-    connected = 0
-
-    async def serve_one(stream: ByteStream) -> None:
-        nonlocal connected
-        connected += 1
-        if connected == 1:
-            intake.report_state(device.id, DeviceState.CONNECTED, stream.peer)
-        log.info("scanner %s: %s connected", device.id, stream.peer)
-        try:
-            await _serve(stream, device, intake)
-        finally:
-            connected -= 1
-        log.info("scanner %s: %s disconnected", device.id, stream.peer)
-        if not connected:
-            intake.report_state(device.id, DeviceState.DISCONNECTED, f"{stream.peer} closed")
-
-    async with asyncio.TaskGroup() as connections:
-        async for stream in listener:
-            connections.create_task(serve_one(stream))
+    await keep_connected(device.id, device.connection, intake, serve, backoff=backoff)
 
 
 async def _serve(stream: ByteStream, device: ScannerDevice, intake: Intake) -> None:
