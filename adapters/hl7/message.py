@@ -1,0 +1,93 @@
+"""The parsed HL7 v2 message: segments of raw fields, read through escape-aware accessors.
+
+Fields are kept as the raw (still escaped) text between field separators, so nothing is lost or
+re-encoded on the way to the store; accessors split repetitions, components and subcomponents
+first and unescape each leaf last (HL7 v2 ch. 2: "split first, then unescape"). Numbering follows
+the standard: ``segment.field(3)`` is XXX-3, and for MSH, ``field(1)`` is the field separator and
+``field(2)`` the encoding characters, so MSH-9 is ``field(9)`` as in every HL7 document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NULL = '""'  # HL7's explicit null ("delete the stored value"), distinct from an empty field
+
+
+@dataclass(frozen=True, slots=True)
+class Delimiters:
+    field: str = "|"
+    component: str = "^"
+    repetition: str = "~"
+    escape: str = "\\"
+    subcomponent: str = "&"
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    name: str
+    fields: tuple[str, ...]
+    """Raw field texts; ``fields[0]`` is the segment name, ``fields[n]`` is XXX-n."""
+    delimiters: Delimiters
+
+    def field(self, n: int) -> str:
+        """Raw text of XXX-n ('' when absent)."""
+        return self.fields[n] if n < len(self.fields) else ""
+
+    def repetitions(self, n: int) -> list[str]:
+        raw = self.field(n)
+        if self.name == "MSH" and n <= 2:
+            return [raw]
+        return raw.split(self.delimiters.repetition) if raw else []
+
+    def component(self, n: int, c: int = 1, *, rep: int = 0, sub: int = 1) -> str:
+        """Unescaped XXX-n.c (.sub) of repetition ``rep`` ('' when absent)."""
+        from adapters.hl7.escape import unescape  # noqa: PLC0415 - escape imports this module
+
+        reps = self.repetitions(n)
+        if rep >= len(reps):
+            return ""
+        components = reps[rep].split(self.delimiters.component)
+        if c > len(components):
+            return ""
+        subs = components[c - 1].split(self.delimiters.subcomponent)
+        if sub > len(subs):
+            return ""
+        return unescape(subs[sub - 1], self.delimiters)
+
+    def text(self, n: int) -> str:
+        """XXX-n.1 of the first repetition, unescaped: the common case of a simple field."""
+        return self.component(n, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    segments: tuple[Segment, ...]
+    delimiters: Delimiters
+    encoding: str
+    """The Python codec the bytes were decoded with (from MSH-18 or the device default)."""
+    raw: bytes
+
+    @property
+    def msh(self) -> Segment:
+        return self.segments[0]
+
+    def first(self, name: str) -> Segment | None:
+        return next((s for s in self.segments if s.name == name), None)
+
+    def all(self, name: str) -> list[Segment]:
+        return [s for s in self.segments if s.name == name]
+
+    @property
+    def message_type(self) -> tuple[str, str, str]:
+        """MSH-9 as (message code, trigger event, structure), e.g. ('ORU', 'R01', 'ORU_R01')."""
+        msh = self.msh
+        return (msh.component(9, 1), msh.component(9, 2), msh.component(9, 3))
+
+    @property
+    def control_id(self) -> str:
+        return self.msh.text(10)
+
+    @property
+    def version(self) -> str:
+        return self.msh.text(12)
