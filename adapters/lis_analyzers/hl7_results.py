@@ -1,0 +1,315 @@
+"""HL7 v2 lab results (ORU^R01, IHE LAW OUL^R22, OUL^R24) to canonical :class:`LabResult` events.
+
+One LabResult per OBR group that has result OBX segments; the raw message is kept by the caller,
+so this mapping may drop what is not a result. Choices, each from a corpus sample (PROTOCOLS §6):
+
+- Specimen id: SPM-2 when the group has an SPM (it names the specimen; Boditech fills OBR-3 with
+  ``0``), else SAC-3 (the tube barcode: Alinity m sends no SPM-2), else OBR-3 then OBR-2 (Mindray
+  BC puts its sample id in OBR-3; pass ``obr_specimen_fields=(2, 3)`` for Mindray BS).
+- A control or calibrator (SPM-11 ``Q``/``C``…) is kept and marked with the comment
+  ``specimen-role:control`` (``specimen-role:calibrator``…), so consumers can keep it off charts.
+- Not results, skipped: OBX-2 ``ED``/``NA``/``MA``/``RP`` (images, waveforms, pointers). IHE LAW
+  supplemental OBX (OBX-3.4 ``S_OTHER``: pipetting time, QC target…) become comments
+  ``"<name>: <value> <unit>"``.
+- Values: NM becomes a float when it parses (else the text, e.g. ``+``); SN ``<^20`` becomes
+  ``<20``; CE/CWE give their text, else their code; other types (ST, TX, DTM…) stay text even
+  when numeric (Boditech types numbers TX), which keeps the device's digits. Repetitions are
+  joined with ``~``. Empty or ``""`` is ``None``. NM ``-999``/``-99.9`` (Mindray "no value"
+  sentinels) are kept and flagged ``INVALID``.
+- An OBX with an empty OBX-3 continues the previous one in other units (Boditech: HbA1c in % then
+  mmol/mol then mg/dL): its local code is ``"<previous code> [<unit>]"``, which the hospital maps
+  on its own row; reusing the previous code would give the % LOINC to a mg/dL value.
+- Times: OBX-14, else OBX-19 (LAW analysis time). A time without an offset is in the sender's
+  zone: the offset of MSH-7 when it has one, else ``local_zone`` (default Vietnam, UTC+7).
+- The analyzer is MSH-3 (as model) and MSH-4 (as manufacturer) as sent; LAW's OBX-18 equipment
+  instance (``model^maker~serial^maker``) fills what MSH leaves empty and gives the serial.
+- Nothing here logs: results carry patient data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone, tzinfo
+from types import MappingProxyType
+
+from adapters.canonical.codes import (
+    CodedValue,
+    DeviceIdentity,
+    Observation,
+    PatientRef,
+    ResultStatus,
+)
+from adapters.canonical.events import LabResult
+from adapters.codemap import CodeMap
+from adapters.hl7.message import NULL, Message, Segment
+from adapters.lis_analyzers.hl7_time import parse_date, parse_ts, ts_zone
+from adapters.lis_analyzers.hl7_values import obx_value
+from adapters.units import to_ucum
+
+VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
+HANDLED_TYPES = frozenset({("ORU", "R01"), ("OUL", "R22"), ("OUL", "R24")})
+SPECIMEN_ROLE_PREFIX = "specimen-role:"
+INVALID_FLAG = "INVALID"
+
+# HL7 table 0085 (OBX-11) and 0123 (OBR-25).
+STATUSES = MappingProxyType(
+    {
+        "F": ResultStatus.FINAL,
+        "U": ResultStatus.FINAL,  # changed to final without retransmitting the value
+        "C": ResultStatus.CORRECTED,
+        "P": ResultStatus.PRELIMINARY,
+        "R": ResultStatus.PRELIMINARY,  # entered, not verified (Boditech sends R)
+        "S": ResultStatus.PRELIMINARY,  # partial
+        "A": ResultStatus.PRELIMINARY,  # some, not all, results available
+        "X": ResultStatus.CANCELLED,  # cannot be obtained
+        "D": ResultStatus.CANCELLED,  # delete the stored result
+        "W": ResultStatus.CANCELLED,  # posted in error (wrong patient)
+    }
+)  # I (pending), O (order only), N (not asked) and anything else: unknown
+# HL7 table 0369 (SPM-11); P (patient) is the normal case and gets no comment.
+SPECIMEN_ROLES = MappingProxyType(
+    {
+        "Q": "control",
+        "C": "calibrator",
+        "V": "verifying-calibrator",
+        "E": "electronic-qc",
+        "B": "blind",
+        "F": "proficiency",
+        "O": "proficiency",
+        "R": "replicate",
+        "L": "pool",
+        "G": "group",
+    }
+)
+SEXES = MappingProxyType(
+    {"m": "male", "male": "male", "f": "female", "female": "female", "o": "other", "other": "other"}
+)
+NOT_RESULT_TYPES = frozenset({"ED", "NA", "MA", "RP"})
+SUPPLEMENTAL = "S_OTHER"
+SENTINELS = frozenset({-999.0, -99.9})
+
+
+def lab_results_from_hl7(
+    message: Message,
+    code_map: CodeMap,
+    source: str,
+    *,
+    local_zone: tzinfo = VIETNAM_TIME,
+    obr_specimen_fields: tuple[int, ...] = (3, 2),
+) -> list[LabResult]:
+    """Lab results of one message; ``[]`` for a message type not handled here (caller rejects).
+
+    Args:
+        message: A parsed HL7 v2 message.
+        code_map: Local codes to hospital codes and LOINC.
+        source: The analyzer or dialect id the code map rows are keyed by.
+        local_zone: The sender's zone for times without an offset when MSH-7 has none either.
+        obr_specimen_fields: OBR fields holding the specimen id, best first, used without SPM/SAC.
+    """
+    if message.message_type[:2] not in HANDLED_TYPES:
+        return []
+    zone = ts_zone(message.msh.text(7)) or local_zone
+    context = _Context(code_map, source, zone, _device(message.msh))
+    results = []
+    for group in _groups(message):
+        result = _lab_result(group, context, obr_specimen_fields)
+        if result is not None:
+            results.append(result)
+    return results
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    code_map: CodeMap
+    source: str
+    zone: tzinfo
+    device: DeviceIdentity
+
+
+@dataclass(slots=True)
+class _Group:
+    obr: Segment
+    patient: PatientRef | None
+    spm: Segment | None
+    sac: Segment | None
+    obx: list[Segment] = field(default_factory=list)
+
+
+def _groups(message: Message) -> list[_Group]:
+    """OBR groups with their patient and specimen, for SPM before OBR (R22) or after it (R24)."""
+    groups: list[_Group] = []
+    patient: PatientRef | None = None
+    spm: Segment | None = None
+    sac: Segment | None = None
+    for segment in message.segments[1:]:
+        open_group = groups[-1] if groups and not groups[-1].obx else None
+        if segment.name == "PID":
+            patient = _patient(segment)
+        elif segment.name == "SPM":
+            spm, sac = segment, None
+            if open_group is not None:
+                open_group.spm, open_group.sac = segment, None
+        elif segment.name == "SAC":
+            sac = segment
+            if open_group is not None and open_group.spm is spm:
+                open_group.sac = segment
+        elif segment.name == "OBR":
+            groups.append(_Group(segment, patient, spm, sac))
+        elif segment.name == "OBX" and groups:
+            groups[-1].obx.append(segment)
+    return groups
+
+
+def _lab_result(
+    group: _Group, context: _Context, obr_specimen_fields: tuple[int, ...]
+) -> LabResult | None:
+    observations: list[Observation] = []
+    comments: list[str] = []
+    role = _text(group.spm, 11)
+    if role is not None and role.upper() != "P":
+        comments.append(SPECIMEN_ROLE_PREFIX + SPECIMEN_ROLES.get(role.upper(), role))
+    previous: CodedValue | None = None
+    for obx in group.obx:
+        value_type = obx.text(2).strip().upper()
+        if value_type in NOT_RESULT_TYPES:
+            continue
+        if obx.component(3, 4) == SUPPLEMENTAL:
+            comments.append(_supplemental(obx))
+            continue
+        observation = _observation(obx, value_type, previous, context)
+        if obx.component(3, 1):
+            previous = observation.local_code
+        if observation.value is None and any(
+            o.local_code == observation.local_code for o in observations
+        ):
+            continue  # an empty companion (LAW's CE after the number) adds nothing
+        observations.append(observation)
+    if not observations:
+        return None
+    obr = group.obr
+    obr_status = STATUSES.get((_text(obr, 25) or "").upper())
+    statuses = {o.status for o in observations}
+    ordered = _coded(obr, 4, "local")
+    return LabResult(
+        specimen_id=_specimen_id(group, obr_specimen_fields),
+        patient=group.patient,
+        ordered_tests=[ordered] if ordered is not None else [],
+        observations=observations,
+        analyzer=_with_equipment(context.device, group.obx[0]),
+        status=obr_status or (statuses.pop() if len(statuses) == 1 else ResultStatus.UNKNOWN),
+        collected_at=_time(obr, 7, context.zone) or _time(group.spm, 17, context.zone),
+        resulted_at=_time(obr, 22, context.zone),
+        comments=comments,
+    )
+
+
+def _observation(
+    obx: Segment, value_type: str, previous: CodedValue | None, context: _Context
+) -> Observation:
+    unit = _unit(obx)
+    local = _coded(obx, 3, "local")
+    if local is None:  # a continuation of the previous OBX in other units (Boditech)
+        base = previous.code if previous is not None else ""
+        local = CodedValue(code=f"{base} [{unit}]" if unit else base, system="local")
+    loinc = next(
+        (
+            CodedValue(code=code, system="LOINC", display=obx.component(3, c + 1) or None)
+            for c in (1, 4)
+            if obx.component(3, c + 2) == "LN" and (code := obx.component(3, c))
+        ),
+        None,
+    )
+    entry = context.code_map.lookup(context.source, local.code)
+    if loinc is None and entry is not None and entry.loinc is not None:
+        loinc = CodedValue(code=entry.loinc, system="LOINC", display=entry.loinc_name)
+    hospital = None
+    if entry is not None and entry.hospital_code is not None:
+        hospital = CodedValue(
+            code=entry.hospital_code, system="hospital", display=entry.hospital_name
+        )
+    value = obx_value(obx, value_type)
+    flags = [f for i in range(len(obx.repetitions(8))) if (f := obx.component(8, 1, rep=i))]
+    flags = [f for f in flags if f != NULL]
+    if value_type == "NM" and isinstance(value, float) and value in SENTINELS:
+        flags.append(INVALID_FLAG)
+    return Observation(
+        local_code=local,
+        code=loinc,
+        hospital_code=hospital,
+        value=value,
+        unit=unit,
+        reference_range=_text(obx, 7),
+        flags=flags,
+        status=STATUSES.get((_text(obx, 11) or "").upper(), ResultStatus.UNKNOWN),
+        observed_at=_time(obx, 14, context.zone) or _time(obx, 19, context.zone),
+        unmapped=loinc is None and entry is None,
+    )
+
+
+def _supplemental(obx: Segment) -> str:
+    name = obx.component(3, 2) or obx.component(3, 1)
+    unit = _unit(obx)
+    return f"{name}: {obx_value(obx, 'ST')}" + (f" {unit}" if unit else "")
+
+
+def _unit(obx: Segment) -> str | None:
+    unit = (obx.component(6, 1) or obx.component(6, 2)).strip()
+    return to_ucum(unit) if unit and unit != NULL else None
+
+
+def _specimen_id(group: _Group, obr_fields: tuple[int, ...]) -> str | None:
+    candidates = [
+        _text(group.spm, 2, 1, 1),
+        _text(group.spm, 2, 2, 1),
+        _text(group.sac, 3),
+        *(_text(group.obr, n) for n in obr_fields),
+    ]
+    return next((c for c in candidates if c is not None), None)
+
+
+def _patient(pid: Segment) -> PatientRef | None:
+    name = " ".join(p for c in (1, 3, 2) if (p := _text(pid, 5, c)))  # family middle given
+    patient = PatientRef(
+        id=_text(pid, 3) or _text(pid, 2),
+        name=name or None,
+        birth_date=parse_date(_text(pid, 7) or ""),
+        sex=SEXES.get((_text(pid, 8) or "").lower()),
+    )
+    return patient if patient != PatientRef() else None
+
+
+def _device(msh: Segment) -> DeviceIdentity:
+    return DeviceIdentity(model=_text(msh, 3), manufacturer=_text(msh, 4))
+
+
+def _with_equipment(device: DeviceIdentity, obx: Segment) -> DeviceIdentity | None:
+    device = DeviceIdentity(
+        model=device.model or _text(obx, 18, 1),
+        manufacturer=device.manufacturer or _text(obx, 18, 2),
+        serial=_text(obx, 18, 1, rep=1),
+    )
+    return device if device != DeviceIdentity() else None
+
+
+def _coded(segment: Segment, n: int, default_system: str) -> CodedValue | None:
+    code = _text(segment, n)
+    if code is None:
+        return None
+    return CodedValue(
+        code=code,
+        system=_text(segment, n, 3) or default_system,
+        display=_text(segment, n, 2),
+    )
+
+
+def _time(segment: Segment | None, n: int, zone: tzinfo) -> datetime | None:
+    text = _text(segment, n)
+    return parse_ts(text, zone) if text is not None else None
+
+
+def _text(segment: Segment | None, n: int, c: int = 1, sub: int = 1, rep: int = 0) -> str | None:
+    """A leaf's text; ``None`` when absent, empty or HL7's explicit null ``""``."""
+    if segment is None:
+        return None
+    text = segment.component(n, c, rep=rep, sub=sub).strip()
+    return text if text and text != NULL else None

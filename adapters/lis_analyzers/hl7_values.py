@@ -1,0 +1,65 @@
+"""OBX-5 values by OBX-2 value type, as a table of readers (see :mod:`hl7_results` for why)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from types import MappingProxyType
+
+from adapters.hl7.message import NULL, Segment
+
+REPETITION_JOIN = "~"
+
+Value = str | float | None
+
+
+def obx_value(obx: Segment, value_type: str) -> Value:
+    """OBX-5 read as ``value_type``; repetitions joined as text with ``~``; empty is ``None``."""
+    present = [i for i, rep in enumerate(obx.repetitions(5)) if rep and rep != NULL]
+    if len(present) > 1:
+        return REPETITION_JOIN.join(t for i in present if (t := _as_text(_components(obx, i))))
+    if not present:
+        return None
+    return _READERS.get(value_type, _as_text)(_components(obx, present[0]))
+
+
+def _components(obx: Segment, rep: int) -> list[str]:
+    count = obx.repetitions(5)[rep].count(obx.delimiters.component) + 1
+    return [obx.component(5, c, rep=rep) for c in range(1, count + 1)]
+
+
+def _as_text(components: list[str]) -> str | None:
+    return "^".join(components).rstrip("^").strip() or None
+
+
+def _as_number(components: list[str]) -> Value:
+    text = components[0].strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text or None
+    return number if math.isfinite(number) else text
+
+
+def _as_structured_number(components: list[str]) -> Value:
+    """SN ``comparator^num1^separator^num2``: a plain number, else its text (``<20``, ``1:128``)."""
+    if len(components) > 1 and not "".join(components[:1] + components[2:]):
+        return _as_number(components[1:2])
+    return "".join(components).strip() or None
+
+
+def _as_coded(components: list[str]) -> Value:
+    text = components[1].strip() if len(components) > 1 else ""
+    return text or components[0].strip() or None
+
+
+_READERS: MappingProxyType[str, Callable[[list[str]], Value]] = MappingProxyType(
+    {
+        "NM": _as_number,
+        "SN": _as_structured_number,
+        "CE": _as_coded,
+        "CWE": _as_coded,
+        "CNE": _as_coded,
+        "CF": _as_coded,
+    }
+)
