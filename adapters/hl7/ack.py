@@ -115,7 +115,7 @@ def build_ack(
         escape(control_id, d),
         msh.field(11) or "P",
         msh.field(12) or _DEFAULT_VERSION,
-        *[""] * 4,
+        *[""] * 3,
         "" if msh.text(16) in ACK_CONDITIONS else msh.field(16),
         "",
         msh.field(18),
