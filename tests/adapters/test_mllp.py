@@ -46,7 +46,8 @@ def test_oversized_frame_is_reported_once_and_skipped() -> None:
     receiver = MllpReceiver(max_message_bytes=10)
     items = feed(receiver, [b"\x0bMSH|0123", b"456789", b"abcdef", b"\x1c\r", encode_frame(b"ok")])
     assert [type(i) for i in items] == [FramingError, Frame]
-    assert isinstance(items[0], FramingError) and items[0].kind == "oversized"
+    assert isinstance(items[0], FramingError)
+    assert items[0].kind == "oversized"
     assert items[0].data.startswith(b"MSH|0123")
 
 

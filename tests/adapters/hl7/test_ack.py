@@ -3,8 +3,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from hl7apy.consts import VALIDATION_LEVEL
-from hl7apy.parser import parse_message as hl7apy_parse
+from hl7apy.consts import VALIDATION_LEVEL  # type: ignore[import-untyped]
+from hl7apy.parser import parse_message as hl7apy_parse  # type: ignore[import-untyped]
 
 from adapters.hl7.ack import AckError, build_ack, build_reject_for_unparseable
 from adapters.hl7.message import Message
@@ -36,7 +36,8 @@ def test_ack_validates_and_addresses_the_sender(name: str, code: str) -> None:
     message = parse_message((shared_corpus() / name).read_bytes())
     ack = ack_for(message, code)
     msa = ack.first("MSA")
-    assert msa is not None and (msa.text(1), msa.field(2)) == (code, message.msh.field(10))
+    assert msa is not None
+    assert (msa.text(1), msa.field(2)) == (code, message.msh.field(10))
     assert (ack.msh.field(5), ack.msh.field(6)) == (message.msh.field(3), message.msh.field(4))
     assert ack.message_type[:2] == ("ACK", message.message_type[1])
     assert (ack.control_id, ack.version) == ("WL-1", message.version)
@@ -48,7 +49,8 @@ def test_err_layout_follows_the_version() -> None:
     old = parse_message((shared_corpus() / CORPUS[0]).read_bytes())
     new = parse_message((shared_corpus() / CORPUS[4]).read_bytes())
     old_err, new_err = ack_for(old, "AE").first("ERR"), ack_for(new, "AE").first("ERR")
-    assert old_err is not None and old_err.field(1) == "OBX^4^5^102&Data type error&HL70357"
+    assert old_err is not None
+    assert old_err.field(1) == "OBX^4^5^102&Data type error&HL70357"
     assert new_err is not None
     assert [new_err.field(n) for n in (2, 3, 4, 8)] == [
         "OBX^4^5",
@@ -77,14 +79,16 @@ def test_reject_for_unparseable_salvages_the_header() -> None:
         default_encoding="latin-1",
     )
     msa = ack.first("MSA")
-    assert msa is not None and (msa.text(1), msa.text(2)) == ("AR", "IDé-9")
+    assert msa is not None
+    assert (msa.text(1), msa.text(2)) == ("AR", "IDé-9")
     assert (ack.msh.field(5), ack.msh.field(6), ack.version) == ("DEV", "FAC", "2.4")
 
 
 def test_reject_for_garbage_uses_defaults() -> None:
     raw = build_reject_for_unparseable(b"\x01\x02", "garbage", control_id="7", now=NOW)
     ack = parse_message(raw)
-    assert ack.first("MSA") is not None and ack.version == "2.5.1"
+    assert ack.first("MSA") is not None
+    assert ack.version == "2.5.1"
     hl7apy_parse(raw.decode(), validation_level=VALIDATION_LEVEL.STRICT)
 
 

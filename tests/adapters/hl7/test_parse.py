@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -41,7 +43,8 @@ def test_tolerates_junk_lf_blank_lines_and_escapes() -> None:
     message = parse_message(fixture_bytes("oru_r01_escapes_lf_leading_u2028.hl7"))
     assert [s.name for s in message.segments] == ["MSH", "PID", "OBR", "OBX", "OBX"]
     pid, obx = message.first("PID"), message.first("OBX")
-    assert pid is not None and obx is not None
+    assert pid is not None
+    assert obx is not None
     assert (pid.component(5, 1), pid.component(5, 2)) == ("O^BRIEN", "ANN&MARIE")
     assert obx.text(5) == "a|b\ncHi \\Zunknown\\ lone\\"
     assert obx.field(8) == '""'
@@ -78,7 +81,8 @@ def test_short_encoding_characters_take_defaults() -> None:
     message = parse_message(b"MSH|^~|||||||ORU^R01|1|P|2.5\rNTE|1||a&b\\T\\c")
     assert message.delimiters.escape == "\\"
     nte = message.first("NTE")
-    assert nte is not None and nte.component(3, 1, sub=2) == "b&c"
+    assert nte is not None
+    assert nte.component(3, 1, sub=2) == "b&c"
 
 
 header = st.sampled_from([b"", b"MSH|^~\\&|||||||ORU^R01|1|P|2.5||||||UNICODE UTF-8\r", b"MSH|"])
@@ -87,7 +91,5 @@ header = st.sampled_from([b"", b"MSH|^~\\&|||||||ORU^R01|1|P|2.5||||||UNICODE UT
 @given(header, st.binary(max_size=300))
 def test_any_bytes_parse_or_raise_hl7_parse_error(prefix: bytes, tail: bytes) -> None:
     for encoding in ("utf-8", "cp1258"):
-        try:
+        with contextlib.suppress(Hl7ParseError):
             parse_message(prefix + tail, default_encoding=encoding)
-        except Hl7ParseError:
-            pass
