@@ -43,7 +43,10 @@ class MessageReceived:
 
 @dataclass(frozen=True, slots=True)
 class MessageRejected:
-    """Already answered by the session; the caller only counts and keeps it (quarantine)."""
+    """Already handled by the session; the caller only counts and keeps it (quarantine).
+
+    ``ack_code`` is what was answered, or ``""`` for an abandoned partial frame (not answered).
+    """
 
     reason: str
     ack_code: str
@@ -154,6 +157,7 @@ class Hl7Session:
 
     def _refuse(self, raw: bytes, reason: str, code: RejectCode, error: AckError) -> None:
         self._events.append(MessageRejected(reason, code, raw))
+        # Negative ids keep refusals apart from caller-visible ids while sharing their order.
         self._answers[-next(self._ids)] = self._acks(salvage_header(raw), code, error)
 
     def _resolve(self, message_id: int, code: str, error: AckError | None) -> None:
