@@ -6,8 +6,9 @@ so this mapping may drop what is not a result. Choices, each from a corpus sampl
 - Specimen id: SPM-2 when the group has an SPM (it names the specimen; Boditech fills OBR-3 with
   ``0``), else SAC-3 (the tube barcode: Alinity m sends no SPM-2), else OBR-3 then OBR-2 (Mindray
   BC puts its sample id in OBR-3; pass ``obr_specimen_fields=(2, 3)`` for Mindray BS).
-- A control or calibrator (SPM-11 ``Q``/``C``…) is kept and marked with the comment
-  ``specimen-role:control`` (``specimen-role:calibrator``…), so consumers can keep it off charts.
+- A control or calibrator (SPM-11 ``Q``/``C``…) is kept, without the message's patient, and
+  marked with the comment ``specimen-role:control`` (``specimen-role:calibrator``…), so
+  consumers can keep it off patient charts.
 - Not results, skipped: OBX-2 ``ED``/``NA``/``MA``/``RP`` (images, waveforms, pointers). IHE LAW
   supplemental OBX (OBX-3.4 ``S_OTHER``: pipetting time, QC target…) become comments
   ``"<name>: <value> <unit>"``.
@@ -16,13 +17,15 @@ so this mapping may drop what is not a result. Choices, each from a corpus sampl
   when numeric (Boditech types numbers TX), which keeps the device's digits. Repetitions are
   joined with ``~``. Empty or ``""`` is ``None``. NM ``-999``/``-99.9`` (Mindray "no value"
   sentinels) are kept and flagged ``INVALID``.
+- An OBX without a value is kept (Mindray BC lists parameters it did not measure) unless its
+  code repeats one of its group (LAW's empty CE companion), which would only blank the number.
 - An OBX with an empty OBX-3 continues the previous one in other units (Boditech: HbA1c in % then
   mmol/mol then mg/dL): its local code is ``"<previous code> [<unit>]"``, which the hospital maps
   on its own row; reusing the previous code would give the % LOINC to a mg/dL value.
 - Times: OBX-14, else OBX-19 (LAW analysis time). A time without an offset is in the sender's
   zone: the offset of MSH-7 when it has one, else ``local_zone`` (default Vietnam, UTC+7).
-- The analyzer is MSH-3 (as model) and MSH-4 (as manufacturer) as sent; LAW's OBX-18 equipment
-  instance (``model^maker~serial^maker``) fills what MSH leaves empty and gives the serial.
+- The analyzer is LAW's OBX-18 equipment instance (``model^maker~serial^maker``) of the group's
+  first OBX when sent, else MSH-3 (as model) and MSH-4 (as manufacturer) as sent.
 - Nothing here logs: results carry patient data.
 """
 
@@ -30,7 +33,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
-from types import MappingProxyType
 
 from adapters.canonical.codes import (
     CodedValue,
@@ -42,6 +44,15 @@ from adapters.canonical.codes import (
 from adapters.canonical.events import LabResult
 from adapters.codemap import CodeMap
 from adapters.hl7.message import NULL, Message, Segment
+from adapters.lis_analyzers.hl7_tables import (
+    GROUP_STATUS_PRECEDENCE,
+    NOT_RESULT_TYPES,
+    SENTINELS,
+    SEXES,
+    SPECIMEN_ROLES,
+    STATUSES,
+    SUPPLEMENTAL,
+)
 from adapters.lis_analyzers.hl7_time import parse_date, parse_ts, ts_zone
 from adapters.lis_analyzers.hl7_values import obx_value
 from adapters.units import to_ucum
@@ -50,43 +61,6 @@ VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
 HANDLED_TYPES = frozenset({("ORU", "R01"), ("OUL", "R22"), ("OUL", "R24")})
 SPECIMEN_ROLE_PREFIX = "specimen-role:"
 INVALID_FLAG = "INVALID"
-
-# HL7 table 0085 (OBX-11) and 0123 (OBR-25).
-STATUSES = MappingProxyType(
-    {
-        "F": ResultStatus.FINAL,
-        "U": ResultStatus.FINAL,  # changed to final without retransmitting the value
-        "C": ResultStatus.CORRECTED,
-        "P": ResultStatus.PRELIMINARY,
-        "R": ResultStatus.PRELIMINARY,  # entered, not verified (Boditech sends R)
-        "S": ResultStatus.PRELIMINARY,  # partial
-        "A": ResultStatus.PRELIMINARY,  # some, not all, results available
-        "X": ResultStatus.CANCELLED,  # cannot be obtained
-        "D": ResultStatus.CANCELLED,  # delete the stored result
-        "W": ResultStatus.CANCELLED,  # posted in error (wrong patient)
-    }
-)  # I (pending), O (order only), N (not asked) and anything else: unknown
-# HL7 table 0369 (SPM-11); P (patient) is the normal case and gets no comment.
-SPECIMEN_ROLES = MappingProxyType(
-    {
-        "Q": "control",
-        "C": "calibrator",
-        "V": "verifying-calibrator",
-        "E": "electronic-qc",
-        "B": "blind",
-        "F": "proficiency",
-        "O": "proficiency",
-        "R": "replicate",
-        "L": "pool",
-        "G": "group",
-    }
-)
-SEXES = MappingProxyType(
-    {"m": "male", "male": "male", "f": "female", "female": "female", "o": "other", "other": "other"}
-)
-NOT_RESULT_TYPES = frozenset({"ED", "NA", "MA", "RP"})
-SUPPLEMENTAL = "S_OTHER"
-SENTINELS = frozenset({-999.0, -99.9})
 
 
 def lab_results_from_hl7(
@@ -165,9 +139,9 @@ def _lab_result(
 ) -> LabResult | None:
     observations: list[Observation] = []
     comments: list[str] = []
-    role = _text(group.spm, 11)
-    if role is not None and role.upper() != "P":
-        comments.append(SPECIMEN_ROLE_PREFIX + SPECIMEN_ROLES.get(role.upper(), role))
+    role = (_text(group.spm, 11) or "P").upper()
+    if role != "P":
+        comments.append(SPECIMEN_ROLE_PREFIX + SPECIMEN_ROLES.get(role, role))
     previous: CodedValue | None = None
     for obx in group.obx:
         value_type = obx.text(2).strip().upper()
@@ -187,16 +161,17 @@ def _lab_result(
     if not observations:
         return None
     obr = group.obr
-    obr_status = STATUSES.get((_text(obr, 25) or "").upper())
     statuses = {o.status for o in observations}
+    live = statuses - {ResultStatus.CANCELLED} or statuses
     ordered = _coded(obr, 4, "local")
     return LabResult(
         specimen_id=_specimen_id(group, obr_specimen_fields),
-        patient=group.patient,
+        patient=group.patient if role == "P" else None,  # a control has no patient
         ordered_tests=[ordered] if ordered is not None else [],
         observations=observations,
-        analyzer=_with_equipment(context.device, group.obx[0]),
-        status=obr_status or (statuses.pop() if len(statuses) == 1 else ResultStatus.UNKNOWN),
+        analyzer=_analyzer(context.device, group.obx[0]),
+        status=STATUSES.get((_text(obr, 25) or "").upper())
+        or next(s for s in GROUP_STATUS_PRECEDENCE if s in live),
         collected_at=_time(obr, 7, context.zone) or _time(group.spm, 17, context.zone),
         resulted_at=_time(obr, 22, context.zone),
         comments=comments,
@@ -282,12 +257,12 @@ def _device(msh: Segment) -> DeviceIdentity:
     return DeviceIdentity(model=_text(msh, 3), manufacturer=_text(msh, 4))
 
 
-def _with_equipment(device: DeviceIdentity, obx: Segment) -> DeviceIdentity | None:
-    device = DeviceIdentity(
-        model=device.model or _text(obx, 18, 1),
-        manufacturer=device.manufacturer or _text(obx, 18, 2),
-        serial=_text(obx, 18, 1, rep=1),
-    )
+def _analyzer(device: DeviceIdentity, obx: Segment) -> DeviceIdentity | None:
+    """OBX-18 (the unit that measured: LAW ``model^maker~serial^maker``) when sent, else MSH."""
+    if _text(obx, 18) is not None:
+        device = DeviceIdentity(
+            model=_text(obx, 18), manufacturer=_text(obx, 18, 2), serial=_text(obx, 18, rep=1)
+        )
     return device if device != DeviceIdentity() else None
 
 

@@ -9,6 +9,7 @@ from types import MappingProxyType
 from adapters.hl7.message import NULL, Segment
 
 REPETITION_JOIN = "~"
+CODED_TYPES = frozenset({"CE", "CWE", "CNE", "CF"})
 
 Value = str | float | None
 
@@ -16,8 +17,9 @@ Value = str | float | None
 def obx_value(obx: Segment, value_type: str) -> Value:
     """OBX-5 read as ``value_type``; repetitions joined as text with ``~``; empty is ``None``."""
     present = [i for i, rep in enumerate(obx.repetitions(5)) if rep and rep != NULL]
-    if len(present) > 1:
-        return REPETITION_JOIN.join(t for i in present if (t := _as_text(_components(obx, i))))
+    if len(present) > 1:  # as text: a float would lose the device's digits
+        read = _as_coded if value_type in CODED_TYPES else _as_text
+        return REPETITION_JOIN.join(str(v) for i in present if (v := read(_components(obx, i))))
     if not present:
         return None
     return _READERS.get(value_type, _as_text)(_components(obx, present[0]))
@@ -54,12 +56,5 @@ def _as_coded(components: list[str]) -> Value:
 
 
 _READERS: MappingProxyType[str, Callable[[list[str]], Value]] = MappingProxyType(
-    {
-        "NM": _as_number,
-        "SN": _as_structured_number,
-        "CE": _as_coded,
-        "CWE": _as_coded,
-        "CNE": _as_coded,
-        "CF": _as_coded,
-    }
+    {"NM": _as_number, "SN": _as_structured_number} | dict.fromkeys(CODED_TYPES, _as_coded)
 )
