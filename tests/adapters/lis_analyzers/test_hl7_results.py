@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -46,112 +46,168 @@ class Row:
 @dataclass(frozen=True)
 class Expected:
     source: str
-    obx_segments: int  # all OBX in the file
-    skipped: int  # OBX that are not results (images, waveforms, LAW supplemental, empty companions)
-    results: tuple[tuple[str | None, tuple[Row, ...]], ...]  # (specimen id, observations) per result
+    obx_segments: int
+    """All OBX in the file."""
+    skipped: int
+    """OBX that are not results: images, waveforms, LAW supplemental, empty companions."""
+    results: tuple[tuple[str | None, tuple[Row, ...]], ...]
+    """(specimen id, observations) per LabResult."""
 
 
-def bc(local: str, value: float | None, unit: str | None, flag: str | None, hospital: str | None,
-       *, loinc: bool = True) -> Row:
+def bc(
+    local: str,
+    value: float | None,
+    unit: str | None,
+    flag: str | None,
+    hospital: str | None,
+    *,
+    loinc: bool = True,
+) -> Row:
     return Row(local, value, unit, (flag,) if flag else (), F, local if loinc else None, hospital)
 
 
 BC5380 = Expected(
-    "mindray-bc5380", 27, 0,
-    (("20071207011", (
-        bc("6690-2", 9.81, "10*9/L", "N", "H17"),
-        bc("704-7", None, "10*9/L", None, "XH201"),
-        bc("706-2", None, None, None, "H20"),
-        bc("751-8", None, "10*9/L", None, "XH181"),
-        bc("770-8", None, None, None, "H18"),
-        bc("711-2", None, "10*9/L", None, "XH191"),
-        bc("713-8", None, None, None, "H19"),
-        bc("731-0", None, "10*9/L", None, "XH221"),
-        bc("736-9", None, None, None, "H22"),
-        bc("742-7", None, "10*9/L", None, "XH211"),
-        bc("5905-5", None, None, None, "H21"),
-        bc("26477-0", None, "10*9/L", None, None),
-        bc("13046-8", None, None, None, None),
-        bc("10000", None, "10*9/L", None, None, loinc=False),
-        bc("10001", None, None, None, None, loinc=False),
-        bc("789-8", 4.53, "10*12/L", "N", "H01"),
-        bc("718-7", 65.0, "g/L", "L", "H02"),
-        bc("787-2", 89.5, "fL", "N", "H04"),
-        bc("785-6", 14.4, "pg", "L", "H05"),
-        bc("786-4", 160.0, "g/L", "L", "H06"),
-        bc("788-0", 0.133, None, "N", "H07"),
-        bc("21000-5", 50.9, "fL", "N", "XH071"),
-        bc("4544-3", 0.405, None, "N", "H03"),
-        bc("777-3", 212.0, "10*9/L", "N", "H13"),
-        bc("32623-1", 6.6, "fL", "L", "XH131"),
-        bc("32207-3", 15.4, None, "N", None),
-        bc("10002", 1.40, "mL/L", "N", "XH133", loinc=False),
-    )),),
+    "mindray-bc5380",
+    27,
+    0,
+    (
+        (
+            "20071207011",
+            (
+                bc("6690-2", 9.81, "10*9/L", "N", "H17"),
+                bc("704-7", None, "10*9/L", None, "XH201"),
+                bc("706-2", None, None, None, "H20"),
+                bc("751-8", None, "10*9/L", None, "XH181"),
+                bc("770-8", None, None, None, "H18"),
+                bc("711-2", None, "10*9/L", None, "XH191"),
+                bc("713-8", None, None, None, "H19"),
+                bc("731-0", None, "10*9/L", None, "XH221"),
+                bc("736-9", None, None, None, "H22"),
+                bc("742-7", None, "10*9/L", None, "XH211"),
+                bc("5905-5", None, None, None, "H21"),
+                bc("26477-0", None, "10*9/L", None, None),
+                bc("13046-8", None, None, None, None),
+                bc("10000", None, "10*9/L", None, None, loinc=False),
+                bc("10001", None, None, None, None, loinc=False),
+                bc("789-8", 4.53, "10*12/L", "N", "H01"),
+                bc("718-7", 65.0, "g/L", "L", "H02"),
+                bc("787-2", 89.5, "fL", "N", "H04"),
+                bc("785-6", 14.4, "pg", "L", "H05"),
+                bc("786-4", 160.0, "g/L", "L", "H06"),
+                bc("788-0", 0.133, None, "N", "H07"),
+                bc("21000-5", 50.9, "fL", "N", "XH071"),
+                bc("4544-3", 0.405, None, "N", "H03"),
+                bc("777-3", 212.0, "10*9/L", "N", "H13"),
+                bc("32623-1", 6.6, "fL", "L", "XH131"),
+                bc("32207-3", 15.4, None, "N", None),
+                bc("10002", 1.40, "mL/L", "N", "XH133", loinc=False),
+            ),
+        ),
+    ),
 )
 ALINITY = Expected(
-    "abbott-alinity-m", 1, 0,
+    "abbott-alinity-m",
+    1,
+    0,
     (("VL00000101", (Row("1006", "< 20", "{copies}/mL", hospital="XV001"),)),),
 )
 COBAS_PURE = Expected(  # per OBR: NM result, empty CE companion, 4 S_OTHER supplemental OBX
-    "roche-cobas-pure", 12, 10,
+    "roche-cobas-pure",
+    12,
+    10,
     (
         ("20391", (Row("20340", 9.02, "mg/dL", ("N",)),)),
         ("20391", (Row("20411", 106.0, "mg/dL", ("N",)),)),
     ),
 )
 COBAS_4800 = Expected(  # OBX 1 is a DR supplemental (run time range)
-    "roche-cobas4800", 2, 1,
+    "roche-cobas4800",
+    2,
+    1,
     (("VL00000501", (Row("0BHIV1", "3.26E+05 cp/mL", "1/mL", ("Full",)),)),),
 )
 BODITECH = Expected(  # OBX 2 and 3: empty OBX-3, the same HbA1c in other units; flag "0" as sent
-    "boditech-ichroma2", 3, 0,
-    (("AAVAS01EX", (
-        Row("HbA1c", "9.60", "%", ("0",), P, "4548-4", "XS101"),
-        Row("HbA1c [mmol/mol]", "81.38", "mmol/mol", ("0",), P, "59261-8", "XS102"),
-        Row("HbA1c [mg/dL]", "228.70", "mg/dL", ("0",), P, None, "XS103"),
-    )),),
+    "boditech-ichroma2",
+    3,
+    0,
+    (
+        (
+            "AAVAS01EX",
+            (
+                Row("HbA1c", "9.60", "%", ("0",), P, "4548-4", "XS101"),
+                Row("HbA1c [mmol/mol]", "81.38", "mmol/mol", ("0",), P, "59261-8", "XS102"),
+                Row("HbA1c [mg/dL]", "228.70", "mg/dL", ("0",), P, None, "XS103"),
+            ),
+        ),
+    ),
 )
 SYNTH_BC = Expected(  # OBX 9 is an ED histogram; PLT -999 is the "no value" sentinel
-    "mindray-bc5380", 9, 1,
-    (("SID-260315-0042", (
-        Row("6690-2", 11.62, "10*9/L", ("H",), F, "6690-2", "H17"),
-        Row("704-7", None, "10*9/L", (), F, "704-7", "XH201"),
-        Row("789-8", 3.21, "10*12/L", ("L",), F, "789-8", "H01"),
-        Row("718-7", 92.0, "g/L", ("L", "LL"), F, "718-7", "H02"),
-        Row("4544-3", 0.281, None, ("L",), F, "4544-3", "H03"),
-        Row("777-3", -999.0, "10*9/L", ("INVALID",), F, "777-3", "H13"),
-        Row("10002", 1.62, "mL/L", ("N",), C, None, "XH133"),
-        Row("10000", 0.04, "10*9/L", ("N",)),
-    )),),
+    "mindray-bc5380",
+    9,
+    1,
+    (
+        (
+            "SID-260315-0042",
+            (
+                Row("6690-2", 11.62, "10*9/L", ("H",), F, "6690-2", "H17"),
+                Row("704-7", None, "10*9/L", (), F, "704-7", "XH201"),
+                Row("789-8", 3.21, "10*12/L", ("L",), F, "789-8", "H01"),
+                Row("718-7", 92.0, "g/L", ("L", "LL"), F, "718-7", "H02"),
+                Row("4544-3", 0.281, None, ("L",), F, "4544-3", "H03"),
+                Row("777-3", -999.0, "10*9/L", ("INVALID",), F, "777-3", "H13"),
+                Row("10002", 1.62, "mL/L", ("N",), C, None, "XH133"),
+                Row("10000", 0.04, "10*9/L", ("N",)),
+            ),
+        ),
+    ),
 )
 SYNTH_LAW = Expected(  # 3 supplemental, 1 empty CE companion
-    "lis-mw", 8, 4,
+    "lis-mw",
+    8,
+    4,
     (
-        ("LAB260402-0113", (
-            Row("1006", "<20", "{copies}/mL", (), C),  # the XV001 row is for abbott-alinity-m
-            Row("1006", "Không phát hiện", None, ("N",), C),
-        )),
+        (
+            "LAB260402-0113",
+            (
+                Row("1006", "<20", "{copies}/mL", (), C),  # the XV001 row is for abbott-alinity-m
+                Row("1006", "Không phát hiện", None, ("N",), C),
+            ),
+        ),
         ("LAB260402-0113", (Row("20411", 5.4, "mmol/L", ("N",)),)),
         ("QC-LOW-0417", (Row("20411", 2.91, "mmol/L", ("N",)),)),
     ),
 )
 SYNTH_BODITECH = Expected(
-    "boditech-ichroma2", 3, 0,
-    (("HBA-0405-007", (
-        Row("HbA1c", "7.10", "%", ("0",), P, "4548-4", "XS101"),
-        Row("HbA1c [mmol/mol]", "54.10", "mmol/mol", ("0",), P, "59261-8", "XS102"),
-        Row("HbA1c [mg/dL]", "157.07", "mg/dL", ("0",), P, None, "XS103"),
-    )),),
+    "boditech-ichroma2",
+    3,
+    0,
+    (
+        (
+            "HBA-0405-007",
+            (
+                Row("HbA1c", "7.10", "%", ("0",), P, "4548-4", "XS101"),
+                Row("HbA1c [mmol/mol]", "54.10", "mmol/mol", ("0",), P, "59261-8", "XS102"),
+                Row("HbA1c [mg/dL]", "157.07", "mg/dL", ("0",), P, None, "XS103"),
+            ),
+        ),
+    ),
 )
 SYNTH_EDGE = Expected(  # the first OBR has no OBX; OBX 5 is an NA array
-    "mindray-bs240", 6, 1,
-    (("BC-0406-002", (
-        Row("5", "+", None, (), X),
-        Row("1", 6.2, "mmol/L", ("N",), F, "2345-7", "XS001"),
-        Row("9", "Nhóm A~Rh dương", None),
-        Row("2", None, "umol/L", (), X, "2160-0", "XS002"),
-        Row("3", 42.0, "U/L", ("H",), U, "1742-6", "XS003"),
-    )),),
+    "mindray-bs240",
+    6,
+    1,
+    (
+        (
+            "BC-0406-002",
+            (
+                Row("5", "+", None, (), X),
+                Row("1", 6.2, "mmol/L", ("N",), F, "2345-7", "XS001"),
+                Row("9", "Nhóm A~Rh dương", None),
+                Row("2", None, "umol/L", (), X, "2160-0", "XS002"),
+                Row("3", 42.0, "U/L", ("H",), U, "1742-6", "XS003"),
+            ),
+        ),
+    ),
 )
 EXPECTED = {
     "hl7_oru_r01_mindray_bc5380_cbc_loinc_99mrc_manual_example.hl7": BC5380,
@@ -171,23 +227,33 @@ OBR_FIELDS = {"mindray-bs240": (2, 3)}
 def results_of(name: str) -> list[LabResult]:
     expected = EXPECTED[name]
     return lab_results_from_hl7(
-        load(name), example_map(), expected.source,
+        load(name),
+        example_map(),
+        expected.source,
         obr_specimen_fields=OBR_FIELDS.get(expected.source, (3, 2)),
     )
 
 
 def row_of(o: Observation) -> Row:
     return Row(
-        o.local_code.code, o.value, o.unit, tuple(o.flags), o.status,
-        o.code.code if o.code else None, o.hospital_code.code if o.hospital_code else None,
+        o.local_code.code,
+        o.value,
+        o.unit,
+        tuple(o.flags),
+        o.status,
+        o.code.code if o.code else None,
+        o.hospital_code.code if o.hospital_code else None,
     )
 
 
 def test_every_lab_sample_has_expectations() -> None:
     assert set(LOCAL_LAB_FILES) | set(SHARED_LAB_FILES) == set(EXPECTED)
     if SHARED.is_dir():
-        on_disk = {p.name for pattern in ("hl7_oru_r01_mindray_bc5380*", "hl7_oul_r22_*",
-                                          "hl7_oul_r24_*") for p in SHARED.glob(pattern)}
+        on_disk = {
+            p.name
+            for pattern in ("hl7_oru_r01_mindray_bc5380*", "hl7_oul_r22_*", "hl7_oul_r24_*")
+            for p in SHARED.glob(pattern)
+        }
         assert on_disk == set(SHARED_LAB_FILES)
 
 
@@ -203,17 +269,20 @@ def test_observations_match_what_the_file_says(name: str) -> None:
     assert observations == expected.obx_segments - expected.skipped
     for result in results:
         for observation in result.observations:
-            assert observation.unmapped == (observation.code is None
-                                            and observation.hospital_code is None)
+            assert observation.unmapped == (
+                observation.code is None and observation.hospital_code is None
+            )
 
 
 def test_bc5380_patient_analyzer_and_times() -> None:
     (result,) = results_of("hl7_oru_r01_mindray_bc5380_cbc_loinc_99mrc_manual_example.hl7")
-    assert result.patient == PatientRef(id="7393670", name="Joan JIang", birth_date="1990-08-04",
-                                        sex="female")
+    assert result.patient == PatientRef(
+        id="7393670", name="Joan JIang", birth_date="1990-08-04", sex="female"
+    )
     assert result.analyzer == DeviceIdentity(model="BC-5380", manufacturer="Mindray")
     assert [(t.code, t.system, t.display) for t in result.ordered_tests] == [
-        ("00001", "99MRC", "Automated Count")]
+        ("00001", "99MRC", "Automated Count")
+    ]
     assert result.status is F
     assert result.collected_at == datetime(2008, 5, 8, 15, 6, 16, tzinfo=ICT)  # OBR-7, no offset
     wbc = result.observations[0]
@@ -226,9 +295,11 @@ def test_bc5380_patient_analyzer_and_times() -> None:
 def test_law_times_take_the_offset_of_msh7_and_equipment_comes_from_obx18() -> None:
     (alinity,) = results_of("hl7_oul_r22_ihe_law_lab29_abbott_alinity_m_viral_load.hl7")
     assert alinity.observations[0].observed_at == datetime(
-        2026, 1, 12, 14, 29, 6, tzinfo=timezone(timedelta(hours=1)))  # OBX-19, MSH-7 +0100
-    assert alinity.analyzer == DeviceIdentity(model="Alinity m", manufacturer="Abbott",
-                                              serial="M00001")
+        2026, 1, 12, 14, 29, 6, tzinfo=timezone(timedelta(hours=1))
+    )  # OBX-19, MSH-7 +0100
+    assert alinity.analyzer == DeviceIdentity(
+        model="Alinity m", manufacturer="Abbott", serial="M00001"
+    )
     assert alinity.patient is None
     assert alinity.status is F
 
@@ -236,17 +307,23 @@ def test_law_times_take_the_offset_of_msh7_and_equipment_comes_from_obx18() -> N
 def test_controls_are_kept_marked_and_supplemental_obx_become_comments() -> None:
     first, second = results_of("hl7_oul_r22_ihe_law_lab29_roche_cobas_pure_qc_truncated.hl7")
     assert first.comments == [
-        "specimen-role:control", "Pipetting_Time: 20250701191426", "CalibrationID: 54",
-        "QC_TARGET: 8.78 mg/dL", "QC_SD_RANGE: 0.361 mg/dL",
+        "specimen-role:control",
+        "Pipetting_Time: 20250701191426",
+        "CalibrationID: 54",
+        "QC_TARGET: 8.78 mg/dL",
+        "QC_SD_RANGE: 0.361 mg/dL",
     ]
     assert second.comments[0] == "specimen-role:control"
     assert "QC_TARGET: 106 mg/dL" in second.comments
     assert first.analyzer == DeviceIdentity(model="c303", manufacturer="ROCHE", serial="24V5-03")
     assert first.observations[0].observed_at == datetime(
-        2025, 7, 1, 19, 24, 46, tzinfo=timezone(timedelta(hours=9)))
+        2025, 7, 1, 19, 24, 46, tzinfo=timezone(timedelta(hours=9))
+    )
     (cobas4800,) = results_of("hl7_oul_r22_roche_cobas4800_control_dr_and_text_value.hl7")
     assert cobas4800.comments == [
-        "specimen-role:control", "Run Execution Time Range: 20260612163740^20260612194324"]
+        "specimen-role:control",
+        "Run Execution Time Range: 20260612163740^20260612194324",
+    ]
 
 
 def test_boditech_specimen_comes_from_spm_not_the_zero_in_obr3() -> None:
@@ -258,47 +335,59 @@ def test_boditech_specimen_comes_from_spm_not_the_zero_in_obr3() -> None:
 
 def test_synthetic_vietnamese_patients_keep_their_diacritics() -> None:
     (bc_result,) = results_of("oru_r01_mindray_bc_style_cbc_vn_patient.hl7")
-    assert bc_result.patient == PatientRef(id="BN2026000123", name="Trần Thị Bích Ngọc",
-                                           birth_date="1987-02-14", sex="female")
+    assert bc_result.patient == PatientRef(
+        id="BN2026000123", name="Trần Thị Bích Ngọc", birth_date="1987-02-14", sex="female"
+    )
     assert bc_result.status is C  # final and corrected results: the group is corrected
     law = results_of("oul_r22_law_patient_and_control_specimens.hl7")
     assert [r.patient.name if r.patient else None for r in law] == [
-        "Lê Văn Minh Đức", "Lê Văn Minh Đức", None]  # a control has no patient
+        "Lê Văn Minh Đức",
+        "Lê Văn Minh Đức",
+        None,
+    ]  # a control has no patient
     assert [r.comments[:1] for r in law] == [
-        ["Pipetting_Time: 20260402091002"], [], ["specimen-role:control"]]
+        ["Pipetting_Time: 20260402091002"],
+        [],
+        ["specimen-role:control"],
+    ]
     (boditech,) = results_of("oul_r24_boditech_style_hba1c_tx_vn_patient.hl7")
-    assert boditech.patient == PatientRef(id="BN2026000789", name="Phạm Thị Thu Hương",
-                                          sex="female")
+    assert boditech.patient == PatientRef(
+        id="BN2026000789", name="Phạm Thị Thu Hương", sex="female"
+    )
 
 
 def test_synthetic_times_fractions_offsets_and_invalid_dates() -> None:
     (bc_result,) = results_of("oru_r01_mindray_bc_style_cbc_vn_patient.hl7")
     assert [o.observed_at for o in bc_result.observations[:3]] == [
-        datetime(2026, 3, 15, 8, 29, 55, tzinfo=ICT), None,
-        datetime(2026, 3, 15, 8, 29, 55, tzinfo=ICT)]
+        datetime(2026, 3, 15, 8, 29, 55, tzinfo=ICT),
+        None,
+        datetime(2026, 3, 15, 8, 29, 55, tzinfo=ICT),
+    ]
     (edge,) = results_of("oru_r01_edge_cases_empty_group_qualitative_repeats.hl7")
     assert [o.observed_at for o in edge.observations] == [
         datetime(2026, 4, 6, 13, tzinfo=ICT),  # hour precision
         None,  # month 13: invalid, the result is still kept
-        None, None,
+        None,
+        None,
         datetime(2026, 4, 6, 13, 59, 59, 123000, tzinfo=timezone(-timedelta(hours=3))),
     ]
     assert edge.status is P  # OBR-25 R wins over the OBX statuses
     law = results_of("oul_r22_law_patient_and_control_specimens.hl7")
-    assert law[0].observations[0].observed_at == datetime(2026, 4, 2, 9, 42, 11, 500000,
-                                                           tzinfo=ICT)
+    assert law[0].observations[0].observed_at == datetime(2026, 4, 2, 9, 42, 11, 500000, tzinfo=ICT)
 
 
 def test_times_without_any_offset_use_the_given_zone() -> None:
     message = load("hl7_oul_r24_boditech_ichroma2_hba1c_tx_values.hl7")
-    utc = lab_results_from_hl7(message, CodeMap.empty(), "x", local_zone=timezone.utc)
-    assert utc[0].collected_at == datetime(2026, 3, 23, 14, 43, 11, tzinfo=timezone.utc)
+    utc = lab_results_from_hl7(message, CodeMap.empty(), "x", local_zone=UTC)
+    assert utc[0].collected_at == datetime(2026, 3, 23, 14, 43, 11, tzinfo=UTC)
 
 
 def test_an_empty_code_map_forwards_everything_as_unmapped_except_loinc() -> None:
     (result,) = lab_results_from_hl7(
         load("hl7_oru_r01_mindray_bc5380_cbc_loinc_99mrc_manual_example.hl7"),
-        CodeMap.empty(), "mindray-bc5380")
+        CodeMap.empty(),
+        "mindray-bc5380",
+    )
     unmapped = [o.local_code.code for o in result.observations if o.unmapped]
     assert unmapped == ["10000", "10001", "10002"]  # 99MRC private codes; the rest are LN
     assert all(o.hospital_code is None for o in result.observations)
@@ -307,8 +396,9 @@ def test_an_empty_code_map_forwards_everything_as_unmapped_except_loinc() -> Non
 def test_source_specific_rows_only_apply_to_their_source() -> None:
     (result,) = results_of("oru_r01_mindray_bc_style_cbc_vn_patient.hl7")
     assert result.observations[6].hospital_code is not None  # mindray-bc5380,10002
-    (other,) = lab_results_from_hl7(load("oru_r01_mindray_bc_style_cbc_vn_patient.hl7"),
-                                    example_map(), "sysmex-xn")
+    (other,) = lab_results_from_hl7(
+        load("oru_r01_mindray_bc_style_cbc_vn_patient.hl7"), example_map(), "sysmex-xn"
+    )
     assert other.observations[6].unmapped
     assert other.observations[0].hospital_code is not None  # the * row still applies
 
@@ -346,8 +436,10 @@ def test_no_results_for_other_types_and_groups_without_obx(raw: bytes) -> None:
     ],
 )
 def test_value_types(obx5: str, value_type: str, value: object) -> None:
-    raw = (f"MSH|^~\\&|X||||20260101||ORU^R01|1|P|2.5\rOBR|1||S1\r"
-           f"OBX|1|{value_type}|K||{obx5}|10\\S\\9/L\r").encode()
+    raw = (
+        f"MSH|^~\\&|X||||20260101||ORU^R01|1|P|2.5\rOBR|1||S1\r"
+        f"OBX|1|{value_type}|K||{obx5}|10\\S\\9/L\r"
+    ).encode()
     (result,) = lab_results_from_hl7(parse_message(raw), CodeMap.empty(), "x")
     assert result.observations[0].value == value
     assert result.observations[0].unit == "10*9/L"
