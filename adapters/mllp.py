@@ -62,6 +62,11 @@ class MllpReceiver:
         self._oversized = False  # inside a frame being skipped
         self._garbage_reported = False  # the current run outside frames was reported
 
+    @property
+    def in_frame(self) -> bool:
+        """A frame has started and not ended: the peer owes us the rest (read timeout)."""
+        return self._frame is not None
+
     def receive_data(self, data: bytes) -> list[Frame | FramingError]:
         """Feed bytes as they arrived; return the frames and errors they completed, in order."""
         items: list[Frame | FramingError] = []

@@ -52,6 +52,14 @@ DEVICE_KINDS: Mapping[str, KindSpec] = MappingProxyType(
             dialects=(),
             sample_config="adapters/scanners/sample.toml",
         ),
+        "hl7-analyzer": KindSpec(
+            description="Lab analyzer, middleware or LIS link sending HL7 v2 results over MLLP",
+            options_model="adapters.lis_analyzers.kind:Hl7AnalyzerOptions",
+            runner="gateway.device_runners.hl7:run_hl7_analyzer",
+            schemes=("listen", "tcp", "serial"),
+            dialects=(),
+            sample_config="adapters/lis_analyzers/sample.toml",
+        ),
     }
 )
 

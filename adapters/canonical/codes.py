@@ -40,7 +40,7 @@ class Observation(_Frozen):
     local_code: CodedValue
     code: CodedValue | None = Field(default=None, description="mapped standard code (LOINC, MDC)")
     hospital_code: CodedValue | None = None
-    value: str | float | int | None
+    value: str | float | int | None = None
     unit: str | None = Field(default=None, description="UCUM where known, else as sent")
     reference_range: str | None = None
     flags: list[str] = Field(default_factory=list)

@@ -30,7 +30,7 @@ class LabResult(_Event):
     """All results of one specimen from one message."""
 
     kind: Literal["lab_result"] = "lab_result"
-    specimen_id: str | None
+    specimen_id: str | None = None
     patient: PatientRef | None = None
     ordered_tests: list[CodedValue] = Field(default_factory=list)
     observations: list[Observation]

@@ -101,6 +101,11 @@ class Hl7Session:
         self._held: dict[int, Message] = {}
         self._answers: dict[int, bytes | None] = {}  # message order; None = not resolved yet
 
+    @property
+    def receiving(self) -> bool:
+        """A message is partly received; the caller applies its read timeout, not the idle one."""
+        return self._receiver.in_frame
+
     def receive_data(self, data: bytes) -> None:
         """Feed bytes as they arrived on the connection."""
         for item in self._receiver.receive_data(data):

@@ -34,8 +34,10 @@ class Hl7AnalyzerOptions(BaseModel):
     sending_facility: str = Field(default="", description="MSH-4 of our ACKs")
     tls_cert_file: FilePath | None = Field(default=None, description="serve MLLP over TLS")
     tls_key_file: FilePath | None = None
-    tls_client_ca_file: FilePath | None = Field(
-        default=None, description="require client certificates signed by this CA"
+    tls_peer_ca_file: FilePath | None = Field(
+        default=None,
+        description="CA of the peer's certificate: on listen://, client certificates signed by "
+        "it are required; on tcp://, the server's certificate is checked against it",
     )
 
     @model_validator(mode="after")
@@ -43,7 +45,8 @@ class Hl7AnalyzerOptions(BaseModel):
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
             msg = "tls_cert_file and tls_key_file go together"
             raise ValueError(msg)
-        if self.tls_client_ca_file is not None and self.tls_cert_file is None:
-            msg = "tls_client_ca_file needs tls_cert_file and tls_key_file (a TLS listener)"
-            raise ValueError(msg)
         return self
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert_file is not None or self.tls_peer_ca_file is not None

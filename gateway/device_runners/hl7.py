@@ -1,0 +1,169 @@
+"""Runner for HL7 v2 analyzers, middleware and LIS links over MLLP (TCP, TLS or serial).
+
+The one place HL7 bytes meet the sans-IO session: each connection gets its own
+:class:`~adapters.hl7.session.Hl7Session`; every complete message is mapped to lab results and
+committed atomically *before* the session is told to accept it, so an AA/CA never leaves for a
+message that is not durable (promise 1). A message that cannot be stored is answered AR (HL7:
+the receiver cannot take it now; the sender may retry); one we do not take (type, size, charset,
+syntax) is answered AE/AR by the session, counted and its bytes kept for inspection. A control
+id seen again (a retransmission after a lost ACK) is acknowledged again but stored once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import hashlib
+import logging
+import ssl
+from collections import OrderedDict
+from typing import Protocol
+
+from adapters.codemap import CodeMap, load_code_map
+from adapters.hl7.session import Hl7Session, MessageReceived, MessageRejected
+from adapters.lis_analyzers.hl7_results import lab_results_from_hl7
+from adapters.lis_analyzers.kind import Hl7AnalyzerOptions
+from drivers.base import ByteStream
+from drivers.registry import accepts_connections
+from gateway.device_runners.connections import keep_connected
+from gateway.envelope import UlidFactory
+from gateway.intake import Intake
+
+log = logging.getLogger(__name__)
+
+_RECENT_CONTROL_IDS = 2048
+
+
+class Hl7Device(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def connection(self) -> str: ...
+
+    @property
+    def dialect(self) -> str: ...
+
+    @property
+    def encoding(self) -> str: ...
+
+    @property
+    def options(self) -> Hl7AnalyzerOptions: ...
+
+
+async def run_hl7_analyzer(device: Hl7Device, intake: Intake) -> None:
+    """Serve the device's MLLP connection(s) until cancelled."""
+    codecs.lookup(device.encoding)
+    options = device.options
+    code_map = load_code_map(options.code_map) if options.code_map else CodeMap.empty()
+    tls = tls_context(options, server=accepts_connections(device.connection))
+    handler = _Handler(device, intake, code_map)
+    await keep_connected(device.id, device.connection, intake, handler.serve, tls=tls)
+
+
+def tls_context(options: Hl7AnalyzerOptions, *, server: bool) -> ssl.SSLContext | None:
+    """MLLP over TLS, with client certificates required when a peer CA is configured."""
+    if not options.tls:
+        return None
+    if server:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        if options.tls_peer_ca_file is not None:
+            context.load_verify_locations(options.tls_peer_ca_file)
+            context.verify_mode = ssl.CERT_REQUIRED
+    else:
+        context = ssl.create_default_context(cafile=options.tls_peer_ca_file)
+    if options.tls_cert_file is not None and options.tls_key_file is not None:
+        context.load_cert_chain(options.tls_cert_file, options.tls_key_file)
+    return context
+
+
+class _Handler:
+    def __init__(self, device: Hl7Device, intake: Intake, code_map: CodeMap) -> None:
+        self._device = device
+        self._options = device.options
+        self._intake = intake
+        self._code_map = code_map
+        self._source = device.dialect if device.dialect != "generic" else device.id
+        # Shared by all connections of the device: a retransmission may come on a new socket.
+        self._stored_messages: OrderedDict[str, None] = OrderedDict()
+        self._ack_ids = UlidFactory()  # MSH-10 of our ACKs: unique across connections
+
+    async def serve(self, stream: ByteStream) -> None:
+        options = self._options
+        session = Hl7Session(
+            max_message_bytes=options.max_message_kb * 1024,
+            default_encoding=self._device.encoding,
+            trust_msh18=options.trust_msh18,
+            sending_application=options.sending_application,
+            sending_facility=options.sending_facility,
+            control_ids=self._ack_ids.new,
+        )
+        try:
+            while True:
+                timeout = options.read_timeout_s if session.receiving else options.idle_timeout_s
+                try:
+                    data = await asyncio.wait_for(stream.read(), timeout)
+                except TimeoutError:
+                    what = "a message cut short" if session.receiving else "idle connection"
+                    log.info("device %s: closing %s %s", self._device.id, what, stream.peer)
+                    return
+                if not data:
+                    return
+                session.receive_data(data)
+                for event in session.events():
+                    if isinstance(event, MessageRejected):
+                        self._intake.count_rejected(self._device.id, event.reason, event.raw)
+                    else:
+                        await self._take(session, event)
+                if out := session.data_to_send():
+                    await stream.write(out)
+        finally:
+            await stream.close()
+
+    async def _take(self, session: Hl7Session, event: MessageReceived) -> None:
+        message = event.message
+        device_id = self._device.id
+        code, trigger, _ = message.message_type
+        if f"{code}^{trigger}" not in self._options.accept:
+            reason = f"unsupported message type {code}^{trigger}"
+            session.reject(event.message_id, "AR", reason, 200)
+            self._intake.count_rejected(device_id, reason, message.raw)
+            return
+        control_id = message.control_id
+        # The same control id with the same bytes is a retransmission; a reused id (a counter
+        # reset after a restart) with other content is a new message.
+        key = f"{control_id}/{hashlib.sha256(message.raw).hexdigest()}"
+        if key in self._stored_messages:
+            log.info(
+                "device %s: message %s again (lost ACK?): acknowledged, stored once",
+                device_id,
+                control_id,
+            )
+            session.accept(event.message_id)
+            return
+        try:
+            results = lab_results_from_hl7(message, self._code_map, self._source)
+        except Exception:
+            log.exception("device %s: message %s could not be mapped", device_id, control_id)
+            session.reject(event.message_id, "AE", "message content could not be read", 207)
+            self._intake.count_rejected(device_id, "unmappable content", message.raw)
+            return
+        if results:
+            try:
+                await self._intake.submit_many(device_id, results, raw=message.raw)
+            except Exception as exc:  # StoreError above all: the analyzer must resend later
+                log.warning(
+                    "device %s: message %s not stored (%s); answered AR",
+                    device_id,
+                    control_id,
+                    type(exc).__name__,
+                )
+                session.reject(event.message_id, "AR", f"not stored: {exc}", 207)
+                return
+        self._remember(key)
+        session.accept(event.message_id)
+
+    def _remember(self, key: str) -> None:
+        self._stored_messages[key] = None
+        if len(self._stored_messages) > _RECENT_CONTROL_IDS:
+            self._stored_messages.popitem(last=False)

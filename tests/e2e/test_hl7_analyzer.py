@@ -1,0 +1,135 @@
+"""HL7 analyzers over MLLP, end to end: peers we did not write, bad input, 50 connections."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from adapters.codemap import CodeMap
+from adapters.hl7.parse import parse_message
+from adapters.lis_analyzers.hl7_results import lab_results_from_hl7
+from adapters.mllp import encode_frame
+from gateway.config_check import load_settings
+from gateway.daemon import Gateway
+from tests.e2e.harness import ConsumerProcess, async_wait_for, write_config
+from tests.hardware_sim.broker import Mosquitto, free_port, wait_for_port
+from tests.hardware_sim.hl7_sender import messages_in_file, parse_ack
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED_CORPUS = REPO.parent / "shared" / "corpus"
+LOCAL_CORPUS = REPO / "tests" / "corpus"
+# Lab result messages an analyzer port takes; monitor PCD-01/04 messages belong to the
+# hl7-monitor kind (planned), orders and ACKs are not results.
+LAB_FILES = [
+    "hl7_oru_r01_mindray_bc5380_cbc_loinc_99mrc_manual_example.hl7",
+    "hl7_oul_r22_ihe_law_lab29_abbott_alinity_m_viral_load.hl7",
+    "hl7_oul_r22_ihe_law_lab29_roche_cobas_pure_qc_truncated.hl7",
+    "hl7_oul_r22_roche_cobas4800_control_dr_and_text_value.hl7",
+    "hl7_oul_r24_boditech_ichroma2_hba1c_tx_values.hl7",
+]
+NOT_RESULTS = [  # answered AR: a message type this device does not take
+    "hl7_oru_r40_pcd04_ge_mural_alert_advisory.hl7",
+    "hl7_oru_w01_mindray_xh80x_waveform_header.hl7",
+    "hl7_orr_o02_mindray_bc5000_order_response_host_to_analyzer.hl7",
+]
+
+
+def device_toml(
+    port: int, *, device_id: str = "analyzer-1", encoding: str = "utf-8", options: str = ""
+) -> str:
+    return (
+        f'[[devices]]\nid = "{device_id}"\nkind = "hl7-analyzer"\n'
+        f'connection = "listen://127.0.0.1:{port}"\nencoding = "{encoding}"\n'
+        f"[devices.options]\n{options}\n"
+    )
+
+
+@asynccontextmanager
+async def running_gateway(
+    tmp_path: Path, broker: Mosquitto, devices: str
+) -> AsyncIterator[Gateway]:
+    gateway = Gateway(load_settings(write_config(tmp_path / "gw", broker.url, devices=devices)))
+    task = asyncio.create_task(gateway.run())
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
+        await task
+
+
+def lab_messages() -> list[tuple[str, bytes]]:
+    found = []
+    if SHARED_CORPUS.is_dir():
+        for name in LAB_FILES:
+            found += [(name, m) for m in messages_in_file(SHARED_CORPUS / name)]
+    for path in sorted((LOCAL_CORPUS / "lab").glob("*.hl7")):
+        found += [(path.name, m) for m in messages_in_file(path)]
+    return found
+
+
+async def test_python_hl7_mllp_send_delivers_every_lab_sample(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    samples = lab_messages()
+    assert samples, "no lab HL7 samples found"
+    refused = [
+        m
+        for name in NOT_RESULTS
+        if SHARED_CORPUS.is_dir()
+        for m in messages_in_file(SHARED_CORPUS / name)
+    ]
+    framed = tmp_path / "messages.mllp"
+    framed.write_bytes(b"".join(encode_frame(m) for m in [m for _, m in samples] + refused))
+    port = free_port()
+    consumer = await asyncio.to_thread(ConsumerProcess(tmp_path, mosquitto.url).start)
+    async with running_gateway(tmp_path, mosquitto, device_toml(port)) as gateway:
+        await asyncio.to_thread(wait_for_port, "127.0.0.1", port)
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [
+                str(REPO / ".venv" / "bin" / "mllp_send"),
+                "--file",
+                str(framed),
+                "-p",
+                str(port),
+                "127.0.0.1",
+            ],
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
+        acks = [
+            parse_ack(line.encode())
+            for line in result.stdout.decode().replace("\\r", "\r").split("\n")
+            if "MSA" in line
+        ]
+        expected_results = [
+            r
+            for _, m in samples
+            for r in lab_results_from_hl7(parse_message(m), CodeMap.empty(), "analyzer-1")
+        ]
+        await async_wait_for(lambda: len(consumer.ids()) >= len(expected_results), 30, "results")
+        assert gateway.pipeline.refusing is False
+    consumer.stop()
+    controls = [parse_message(m).control_id for _, m in samples] + [
+        parse_message(m).control_id for m in refused
+    ]
+    assert [a.control_id for a in acks] == controls
+    # Enhanced mode (MSH-15 AL, as PCD-04 senders use) refuses with a commit reject, CR.
+    refusals = ["CR" if parse_message(m).msh.text(15) == "AL" else "AR" for m in refused]
+    assert [a.code for a in acks] == ["AA"] * len(samples) + refusals
+    assert all("unsupported message type" in a.text for a in acks[len(samples) :])
+    envelopes = consumer.envelopes()
+    assert len(envelopes) == len(expected_results)
+    got = sorted(json.dumps(e["payload"]["observations"], sort_keys=True) for e in envelopes)
+    want = sorted(
+        json.dumps(
+            [o.model_dump(mode="json", exclude_none=True) for o in r.observations], sort_keys=True
+        )
+        for r in expected_results
+    )
+    assert got == want
