@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +18,13 @@ from gateway.config_check import load_settings
 from gateway.daemon import Gateway
 from tests.e2e.harness import ConsumerProcess, async_wait_for, write_config
 from tests.hardware_sim.broker import Mosquitto, free_port, wait_for_port
-from tests.hardware_sim.hl7_sender import messages_in_file, parse_ack
+from tests.hardware_sim.hl7_sender import (
+    Hl7Sender,
+    encode_cp1258,
+    messages_in_file,
+    parse_ack,
+    synthetic_oru,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_CORPUS = REPO.parent / "shared" / "corpus"
@@ -133,3 +140,93 @@ async def test_python_hl7_mllp_send_delivers_every_lab_sample(
         for r in expected_results
     )
     assert got == want
+
+
+CONNECTIONS = 50
+PER_CONNECTION = 4
+
+
+async def test_bad_input_is_answered_while_50_connections_are_served(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    port = free_port()
+    devices = device_toml(port, options="max_message_kb = 16\nread_timeout_s = 5")
+    rng = random.Random(5)
+    consumer = await asyncio.to_thread(ConsumerProcess(tmp_path, mosquitto.url).start)
+    async with running_gateway(tmp_path, mosquitto, devices) as gateway:
+        await asyncio.to_thread(wait_for_port, "127.0.0.1", port)
+        senders = [await Hl7Sender.connect("127.0.0.1", port) for _ in range(CONNECTIONS)]
+
+        async def good_traffic(n: int, sender: Hl7Sender) -> list[str]:
+            codes = []
+            for i in range(PER_CONNECTION):
+                ack = await sender.send(synthetic_oru(rng, f"C{n:02d}-{i}"))
+                codes.append(ack.code)
+            return codes
+
+        async def bad_traffic() -> list[tuple[str, str]]:
+            bad = await Hl7Sender.connect("127.0.0.1", port)
+            answers = []
+            oversized = synthetic_oru(rng, "BIG").replace(
+                b"OBR|", b"NTE|1||" + b"x" * 40_000 + b"\rOBR|"
+            )
+            wrong_charset = synthetic_oru(rng, "CP", encoding="cp1258")  # says UTF-8, is not
+            not_hl7 = b"HELLO ANALYZER\r"
+            for message in (oversized, wrong_charset, not_hl7):
+                ack = await bad.send(message)
+                answers.append((ack.code, ack.text))
+            await bad.close()
+            return answers
+
+        results = await asyncio.gather(
+            bad_traffic(), *(good_traffic(n, s) for n, s in enumerate(senders))
+        )
+        for sender in senders:
+            await sender.close()
+        total = CONNECTIONS * PER_CONNECTION
+        await async_wait_for(lambda: len(consumer.ids()) >= total, 60, "all good results")
+        rejected_dir = Path(gateway.settings.store.path).parent / "rejected" / "analyzer-1"
+        kept = sorted(rejected_dir.iterdir())
+    summary = consumer.stop()
+    bad_answers, *good = results
+    assert bad_answers[0] == ("AR", "frame exceeds 16384 bytes")
+    assert bad_answers[1][0] == "AE"
+    assert "not valid utf-8 (check MSH-18" in bad_answers[1][1]
+    assert bad_answers[2] == ("AR", "no MSH segment")
+    assert all(codes == ["AA"] * PER_CONNECTION for codes in good)
+    assert summary["unique"] == total
+    assert len(kept) == 3  # each refusal kept for inspection
+
+
+async def test_vietnamese_names_survive_in_utf8_and_in_a_legacy_code_page(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    utf8_port, legacy_port = free_port(), free_port()
+    devices = device_toml(utf8_port) + device_toml(
+        legacy_port, device_id="old-analyzer", encoding="cp1258"
+    )
+    name = "NGUYỄN^THỊ ÁNH"
+    template = synthetic_oru(random.Random(1), "VN", charset=None).decode()
+    pid = next(seg for seg in template.split("\r") if seg.startswith("PID"))
+    message = template.replace(pid, f"PID|1||PT000001^^^^MR||{name}||19800101|F")
+    consumer = await asyncio.to_thread(ConsumerProcess(tmp_path, mosquitto.url).start)
+    async with running_gateway(tmp_path, mosquitto, devices):
+        await asyncio.to_thread(wait_for_port, "127.0.0.1", utf8_port)
+        await asyncio.to_thread(wait_for_port, "127.0.0.1", legacy_port)
+        for port, encoded in (
+            (utf8_port, message.encode("utf-8")),
+            (legacy_port, encode_cp1258(message)),
+        ):
+            sender = await Hl7Sender.connect("127.0.0.1", port)
+            assert (await sender.send(encoded)).code == "AA"
+            await sender.close()
+        await async_wait_for(lambda: len(consumer.ids()) == 2, 30, "both results")
+    consumer.stop()
+    lines = consumer.out.read_bytes().splitlines()
+    expected = "NGUYỄN THỊ ÁNH".encode()  # NFC, UTF-8, as the consumer's bytes carry it
+    assert all(expected in line for line in lines)
+    names = {
+        json.loads(line)["device_id"]: json.loads(line)["payload"]["patient"]["name"]
+        for line in lines
+    }
+    assert names == {"analyzer-1": "NGUYỄN THỊ ÁNH", "old-analyzer": "NGUYỄN THỊ ÁNH"}

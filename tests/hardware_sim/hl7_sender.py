@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import logging
 import random
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +36,25 @@ CBC = [
     ("4544-3", "HCT", "%", 36.0, 50.0),
     ("777-3", "PLT", "10*9/L", 150.0, 400.0),
 ]
+
+
+# Windows-1258 has the vowels with circumflex, breve and horn precomposed, but writes the five
+# tone marks as combining characters: the form a legacy Vietnamese analyzer sends.
+_CP1258_TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+
+
+def encode_cp1258(text: str) -> bytes:
+    composed: list[str] = []
+    for char in unicodedata.normalize("NFD", text):
+        if unicodedata.combining(char) and char not in _CP1258_TONES and composed:
+            composed[-1] = unicodedata.normalize("NFC", composed[-1] + char)
+        else:
+            composed.append(char)
+    return "".join(composed).encode("cp1258")
+
+
+def encode(text: str, encoding: str) -> bytes:
+    return encode_cp1258(text) if encoding == "cp1258" else text.encode(encoding)
 
 
 def synthetic_oru(
@@ -58,7 +78,7 @@ def synthetic_oru(
         value = round(rng.uniform(low * 0.8, high * 1.2), 1)
         flag = "H" if value > high else "L" if value < low else "N"
         segments.append(f"OBX|{n}|NM|{loinc}^{test}^LN||{value}|{unit}|{low}-{high}|{flag}|||F")
-    return ("\r".join(segments) + "\r").encode(encoding)
+    return encode("\r".join(segments) + "\r", encoding)
 
 
 @dataclass(frozen=True)
