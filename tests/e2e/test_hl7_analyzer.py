@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import shutil
+import ssl
 import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+
+import pytest
 
 from adapters.codemap import CodeMap
 from adapters.hl7.parse import parse_message
@@ -17,6 +21,7 @@ from adapters.mllp import encode_frame
 from gateway.config_check import load_settings
 from gateway.daemon import Gateway
 from tests.e2e.harness import ConsumerProcess, async_wait_for, write_config
+from tests.e2e.pki import make_pki
 from tests.hardware_sim.broker import Mosquitto, free_port, wait_for_port
 from tests.hardware_sim.hl7_sender import (
     Hl7Sender,
@@ -178,9 +183,9 @@ async def test_bad_input_is_answered_while_50_connections_are_served(
             await bad.close()
             return answers
 
-        results = await asyncio.gather(
-            bad_traffic(), *(good_traffic(n, s) for n, s in enumerate(senders))
-        )
+        bad = asyncio.create_task(bad_traffic())  # alongside the 50 good connections
+        good = await asyncio.gather(*(good_traffic(n, s) for n, s in enumerate(senders)))
+        bad_answers = await bad
         for sender in senders:
             await sender.close()
         total = CONNECTIONS * PER_CONNECTION
@@ -188,7 +193,6 @@ async def test_bad_input_is_answered_while_50_connections_are_served(
         rejected_dir = Path(gateway.settings.store.path).parent / "rejected" / "analyzer-1"
         kept = sorted(rejected_dir.iterdir())
     summary = consumer.stop()
-    bad_answers, *good = results
     assert bad_answers[0] == ("AR", "frame exceeds 16384 bytes")
     assert bad_answers[1][0] == "AE"
     assert "not valid utf-8 (check MSH-18" in bad_answers[1][1]
@@ -230,3 +234,62 @@ async def test_vietnamese_names_survive_in_utf8_and_in_a_legacy_code_page(
         for line in lines
     }
     assert names == {"analyzer-1": "NGUYỄN THỊ ÁNH", "old-analyzer": "NGUYỄN THỊ ÁNH"}
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")
+async def test_mllp_over_tls_requires_a_client_certificate(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    pki = make_pki(tmp_path / "pki")
+    port = free_port()
+    options = (
+        f'tls_cert_file = "{pki["server.crt"]}"\ntls_key_file = "{pki["server.key"]}"\n'
+        f'tls_peer_ca_file = "{pki["ca.crt"]}"\n'
+    )
+    with_cert = ssl.create_default_context(cafile=pki["ca.crt"])
+    with_cert.load_cert_chain(pki["client.crt"], pki["client.key"])
+    without_cert = ssl.create_default_context(cafile=pki["ca.crt"])
+    async with running_gateway(tmp_path, mosquitto, device_toml(port, options=options)):
+        await asyncio.to_thread(wait_for_port, "127.0.0.1", port)
+        sender = await Hl7Sender.connect("127.0.0.1", port, tls=with_cert)
+        ack = await sender.send(synthetic_oru(random.Random(2), "TLS-1"))
+        await sender.close()
+        stranger = await Hl7Sender.connect("127.0.0.1", port, tls=without_cert)
+        # TLS 1.3 finishes the client's handshake first; the server's refusal of the missing
+        # certificate arrives as an alert on the first read.
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            await stranger.send(synthetic_oru(random.Random(3), "TLS-2"))
+        await stranger.close()
+    assert ack.code == "AA"
+    assert ack.control_id == "TLS-1"
+
+
+async def test_a_message_the_store_cannot_take_is_answered_ar_and_not_lost(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    port = free_port()
+    config = write_config(
+        tmp_path / "gw", mosquitto.url, devices=device_toml(port), store={"quota_mb": 1}
+    )
+    gateway = Gateway(load_settings(config))
+    task = asyncio.create_task(gateway.run())
+    mosquitto.stop()  # the centre is away: the backlog fills the quota
+    try:
+        await asyncio.to_thread(wait_for_port, "127.0.0.1", port)
+        sender = await Hl7Sender.connect("127.0.0.1", port)
+        rng = random.Random(4)
+        codes = []
+        for n in range(2000):
+            ack = await sender.send(synthetic_oru(rng, f"Q{n}"))
+            codes.append(ack.code)
+            if ack.code != "AA":
+                refusal = ack
+                break
+        await sender.close()
+        stats = await gateway.outbox.stats()
+    finally:
+        gateway.stop()
+        await task
+    assert codes[-1] == "AR"
+    assert "not stored" in refusal.text
+    assert codes.count("AA") == sum(stats.pending.values())  # every AA is a stored row

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import ssl
-import subprocess
 import threading
 from pathlib import Path
 from typing import Any
@@ -18,69 +17,10 @@ from adapters.canonical.events import Identification, IdentificationSource
 from gateway.config_check import load_settings
 from gateway.daemon import Gateway
 from tests.e2e.harness import async_wait_for, write_config
+from tests.e2e.pki import make_pki
 from tests.hardware_sim.broker import Mosquitto
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")
-
-
-def make_pki(directory: Path) -> dict[str, Path]:
-    """A throwaway CA with a server certificate for 127.0.0.1 and one client certificate."""
-    directory.mkdir()
-
-    def run(*args: str) -> None:
-        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
-
-    run(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=Test CA",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-    )
-    for name, extra in [("server", "subjectAltName=IP:127.0.0.1"), ("client", "")]:
-        run(
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            f"/CN=wardlink-{name}",
-            "-keyout",
-            f"{name}.key",
-            "-out",
-            f"{name}.csr",
-        )
-        ext = directory / f"{name}.ext"
-        ext.write_text(extra + "\n")
-        run(
-            "x509",
-            "-req",
-            "-in",
-            f"{name}.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-out",
-            f"{name}.crt",
-            "-extfile",
-            str(ext),
-        )
-    return {
-        name: directory / name
-        for name in ("ca.crt", "server.crt", "server.key", "client.crt", "client.key")
-    }
 
 
 async def test_gateway_delivers_over_mutual_tls(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import logging
 import random
+import ssl
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -108,8 +109,8 @@ class Hl7Sender:
         self._acks: list[Ack] = []
 
     @classmethod
-    async def connect(cls, host: str, port: int) -> Hl7Sender:
-        return cls(await tcp.connect(host, port))
+    async def connect(cls, host: str, port: int, *, tls: ssl.SSLContext | None = None) -> Hl7Sender:
+        return cls(await tcp.connect(host, port, tls=tls))
 
     async def send(self, message: bytes, *, timeout_s: float = 10.0) -> Ack:
         """Frame, send, and wait for the acknowledgement."""
