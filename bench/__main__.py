@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from bench.forwarding import bench_paho_ceiling, bench_store_to_consumer
+from bench.hl7 import mllp_rates, parse_rates
 from bench.intake import bench_append
 from tests.hardware_sim.broker import Mosquitto
 
@@ -24,6 +25,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--producers", type=int, default=200)
+    parser.add_argument("--hl7-messages", type=int, default=2000)
     args = parser.parse_args()
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="wardlink-bench-") as tmp:
@@ -65,6 +67,8 @@ def main() -> None:
             ]
             ceiling = bench_paho_ceiling(broker, args.events, forwarded.payload_size)
             rows.append(("raw paho publish, QoS 1, same broker (ceiling)", f"{ceiling:,.0f} msg/s"))
+        rows += parse_rates()
+        rows += mllp_rates(work, args.hl7_messages)
     print(
         f"\nWardLink bench — {platform.node()} ({platform.machine()}, "
         f"Python {platform.python_version()}), {args.events:,} events of ~"

@@ -9,7 +9,7 @@ the standard: ``segment.field(3)`` is XXX-3, and for MSH, ``field(1)`` is the fi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 NULL = '""'  # HL7's explicit null ("delete the stored value"), distinct from an empty field
 
@@ -29,6 +29,11 @@ class Segment:
     fields: tuple[str, ...]
     """Raw field texts; ``fields[0]`` is the segment name, ``fields[n]`` is XXX-n."""
     delimiters: Delimiters
+    _split: dict[int, tuple[tuple[tuple[str, ...], ...], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    """Fields already split into repetitions → components → subcomponents: mapping reads the
+    same fields many times (code, text and system of OBX-3, …), so each is split once."""
 
     def field(self, n: int) -> str:
         """Raw text of XXX-n ('' when absent)."""
@@ -42,18 +47,16 @@ class Segment:
 
     def component(self, n: int, c: int = 1, *, rep: int = 0, sub: int = 1) -> str:
         """Unescaped XXX-n.c (.sub) of repetition ``rep`` ('' when absent)."""
-        from adapters.hl7.escape import unescape  # noqa: PLC0415 - escape imports this module
-
-        reps = self.repetitions(n)
-        if rep >= len(reps):
+        if self.name == "MSH" and n <= 2:
+            return self.field(n) if (c, rep, sub) == (1, 0, 1) else ""
+        tree = self._split.get(n)
+        if tree is None:
+            tree = self._split[n] = _split_field(self.field(n), self.delimiters)
+        try:
+            leaf = tree[rep][c - 1][sub - 1]
+        except IndexError:
             return ""
-        components = reps[rep].split(self.delimiters.component)
-        if c > len(components):
-            return ""
-        subs = components[c - 1].split(self.delimiters.subcomponent)
-        if sub > len(subs):
-            return ""
-        return unescape(subs[sub - 1], self.delimiters)
+        return _escape.unescape(leaf, self.delimiters)
 
     def text(self, n: int) -> str:
         """XXX-n.1 of the first repetition, unescaped: the common case of a simple field."""
@@ -91,3 +94,19 @@ class Message:
     @property
     def version(self) -> str:
         return self.msh.text(12)
+
+
+def _split_field(raw: str, delimiters: Delimiters) -> tuple[tuple[tuple[str, ...], ...], ...]:
+    if not raw:
+        return ()
+    return tuple(
+        tuple(
+            tuple(component.split(delimiters.subcomponent))
+            for component in repetition.split(delimiters.component)
+        )
+        for repetition in raw.split(delimiters.repetition)
+    )
+
+
+# At the end: escape imports Delimiters from this module; only the module object is needed here.
+import adapters.hl7.escape as _escape  # noqa: E402

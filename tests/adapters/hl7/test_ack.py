@@ -3,8 +3,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from hl7apy.consts import VALIDATION_LEVEL  # type: ignore[import-untyped]
-from hl7apy.parser import parse_message as hl7apy_parse  # type: ignore[import-untyped]
+from hl7apy.consts import VALIDATION_LEVEL
+from hl7apy.parser import parse_message as hl7apy_parse
 
 from adapters.hl7.ack import AckError, build_ack, build_reject_for_unparseable
 from adapters.hl7.message import Message

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import hl7  # type: ignore[import-untyped]
+import hl7
 import pytest
 
 from adapters.hl7.message import Message

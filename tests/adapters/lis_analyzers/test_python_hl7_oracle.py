@@ -6,7 +6,7 @@ a split or unescape bug in our parser shows up as a mismatch.
 
 from __future__ import annotations
 
-import hl7  # type: ignore[import-untyped]
+import hl7
 import pytest
 
 from adapters.codemap import CodeMap
