@@ -244,7 +244,7 @@ def _pretty(envelope: dict[str, Any]) -> str:
     kind = payload["kind"]
     if kind in ("lab_result", "vital_signs"):
         parts = [
-            f"{(o.get('code') or o['local_code'])['code']}={o.get('value')}{o.get('unit') or ''}"
+            f"{(o.get('code') or o['local_code'])['code']}={o.get('value')} {o.get('unit') or ''}"
             for o in payload["observations"]
         ]
         return f"{head} {kind:<14} " + " ".join(parts)

@@ -29,6 +29,7 @@ from tests.hardware_sim.broker import (
     free_port,
     wait_for_port,
 )
+from tests.hardware_sim.hl7_sender import Hl7Sender, synthetic_oru
 from tests.hardware_sim.pty_pair import PtyPair
 from tests.hardware_sim.scanner import ScannerSim, connect_and_play, generated_scans
 
@@ -60,7 +61,16 @@ connection = "listen://127.0.0.1:{scanner_port}"
 id = "lab-scanner"
 kind = "serial-scanner"
 connection = "serial://{pty}?baudrate=9600"
+
+[[devices]]
+id = "hematology-analyzer"
+kind = "hl7-analyzer"
+connection = "listen://127.0.0.1:{analyzer_port}"
+[devices.options]
+code_map = "{code_map}"
 """
+
+CODE_MAP = Path(__file__).resolve().parents[2] / "adapters/lis_analyzers/codemaps/example.csv"
 
 
 def _say(text: str) -> None:
@@ -97,6 +107,19 @@ async def _wait_for_line(
         await asyncio.sleep(0.1)
 
 
+async def _analyzer(port: int, rng: random.Random) -> None:
+    """A haematology analyzer posting a CBC every 3 s, waiting for each ACK as real ones do."""
+    sender = await Hl7Sender.connect("127.0.0.1", port)
+    try:
+        for n in itertools.count(1):
+            ack = await sender.send(synthetic_oru(rng, f"CBC{n:05d}"))
+            if ack.code != "AA":
+                _say(f"analyzer got {ack.code}: {ack.text}")
+            await asyncio.sleep(3)
+    finally:
+        await sender.close()
+
+
 async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | None) -> int:
     workdir = workdir.resolve()  # device paths in the config must be absolute
     workdir.mkdir(parents=True, exist_ok=True)
@@ -107,7 +130,7 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
         loop.add_signal_handler(sig, stop.set)
     async with _broker(broker_choice, workdir) as (broker_url, mqtt_version):
         with PtyPair(workdir) as pty:
-            scanner_port = free_port()
+            scanner_port, analyzer_port = free_port(), free_port()
             config = workdir / "wardlink.toml"
             config.write_text(
                 CONFIG.format(
@@ -116,16 +139,10 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
                     http_port=free_port(),
                     scanner_port=scanner_port,
                     pty=pty.path,
+                    analyzer_port=analyzer_port,
+                    code_map=CODE_MAP,
                 )
             )
-            gateway_log = workdir / "gateway.log"
-            with gateway_log.open("w") as log:
-                gateway = subprocess.Popen(
-                    [sys.executable, "-m", "gateway", "run", "--config", str(config)],
-                    stderr=log,
-                    env=env,
-                )
-            _say(f"gateway: `wardlink run --config {config}` (log: {gateway_log})")
             consumer = subprocess.Popen(
                 [
                     sys.executable,
@@ -144,9 +161,18 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
                 env=env,
             )
             _say("consumer: `wardlink consume --pretty` — coded events appear below")
+            gateway_log = workdir / "gateway.log"
+            with gateway_log.open("w") as log:
+                gateway = subprocess.Popen(
+                    [sys.executable, "-m", "gateway", "run", "--config", str(config)],
+                    stderr=log,
+                    env=env,
+                )
+            _say(f"gateway: `wardlink run --config {config}` (log: {gateway_log})")
             try:
                 await _wait_for_line(gateway_log, "device lab-scanner is connected", gateway)
                 await asyncio.to_thread(wait_for_port, "127.0.0.1", scanner_port, 30)
+                await asyncio.to_thread(wait_for_port, "127.0.0.1", analyzer_port, 30)
                 rng = random.Random(7)
                 sims = [
                     asyncio.create_task(
@@ -159,12 +185,15 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
                             pty
                         )
                     ),
+                    asyncio.create_task(_analyzer(analyzer_port, random.Random(11))),
                 ]
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), duration_s)
                 for task in sims:
                     task.cancel()
-                await asyncio.gather(*sims, return_exceptions=True)
+                for outcome in await asyncio.gather(*sims, return_exceptions=True):
+                    if isinstance(outcome, Exception):
+                        _say(f"a simulator failed: {outcome!r}")
             finally:
                 gateway.send_signal(signal.SIGTERM)
                 code = await asyncio.to_thread(gateway.wait, 30)
