@@ -107,7 +107,7 @@ def test_unknown_device_kind_lists_known_kinds(tmp_path):
     path = write(tmp_path, GATEWAY + device("sysmex-xn-1", "astm-analyzer", "tcp://10.0.4.2:5000"))
     assert check_config_file(path) == [
         f"{path}: devices[0] (id=sysmex-xn-1).kind: 'astm-analyzer' is not a known device kind; "
-        "allowed: serial-scanner"
+        "allowed: serial-scanner, hl7-analyzer"
     ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import BaseModel
 
@@ -50,3 +52,19 @@ def test_resolve_rejects_malformed_and_missing_names():
     with pytest.raises(ImportError, match="has no attribute 'nope'"):
         resolve("gateway.registry:nope")
     assert resolve("gateway.registry:DEVICE_KINDS") is DEVICE_KINDS
+
+
+def test_every_kinds_sample_entry_validates(tmp_path) -> None:
+    """Each kind's annotated sample, pasted into a config, passes `wardlink config check`."""
+    from gateway.config_check import check_config_file  # noqa: PLC0415
+    from gateway.registry import DEVICE_KINDS  # noqa: PLC0415
+
+    repo = Path(__file__).resolve().parents[2]
+    for kind, spec in DEVICE_KINDS.items():
+        sample = (repo / spec.sample_config).read_text(encoding="utf-8")
+        config = tmp_path / f"{kind}.toml"
+        config.write_text(
+            'config_version = 1\n[gateway]\nsite = "s"\nward = "w"\nid = "g"\n' + sample,
+            encoding="utf-8",
+        )
+        assert check_config_file(config) == [], kind
