@@ -18,6 +18,7 @@ from adapters.codemap import CodeMap
 from adapters.hl7.parse import parse_message
 from adapters.lis_analyzers.hl7_results import lab_results_from_hl7
 from adapters.mllp import encode_frame
+from drivers.tcp import TcpStream
 from gateway.config_check import load_settings
 from gateway.daemon import Gateway
 from tests.e2e.harness import ConsumerProcess, async_wait_for, write_config
@@ -293,3 +294,41 @@ async def test_a_message_the_store_cannot_take_is_answered_ar_and_not_lost(
     assert codes[-1] == "AR"
     assert "not stored" in refusal.text
     assert codes.count("AA") == sum(stats.pending.values())  # every AA is a stored row
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")
+async def test_connecting_out_to_a_tls_middleware_checks_its_certificate(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    """tcp:// with TLS: we dial the LIS middleware, which sends results and reads our ACKs."""
+    pki = make_pki(tmp_path / "pki")
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(pki["server.crt"], pki["server.key"])
+    server_tls.load_verify_locations(pki["ca.crt"])
+    server_tls.verify_mode = ssl.CERT_REQUIRED  # the middleware wants our client certificate
+    acks: asyncio.Queue[str] = asyncio.Queue()
+    done = asyncio.Event()
+
+    async def middleware(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sender = Hl7Sender(TcpStream(reader, writer))
+        try:
+            ack = await sender.send(synthetic_oru(random.Random(6), "MW-1"))
+            await acks.put(f"{ack.code} {ack.control_id}")
+            await done.wait()  # hold the link open, as middleware does
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(middleware, "127.0.0.1", 0, ssl=server_tls)
+    port = server.sockets[0].getsockname()[1]
+    options = (
+        f'tls_cert_file = "{pki["client.crt"]}"\ntls_key_file = "{pki["client.key"]}"\n'
+        f'tls_peer_ca_file = "{pki["ca.crt"]}"\n'
+    )
+    devices = device_toml(port, options=options).replace("listen://", "tcp://")
+    try:
+        async with running_gateway(tmp_path, mosquitto, devices):
+            answer = await asyncio.wait_for(acks.get(), 30)
+    finally:
+        done.set()
+        server.close()
+    assert answer == "AA MW-1"
