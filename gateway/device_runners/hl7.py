@@ -1,8 +1,9 @@
-"""Runner for HL7 v2 analyzers, middleware and LIS links over MLLP (TCP, TLS or serial).
+"""Runner for HL7 v2 devices over MLLP (TCP, TLS or serial): analyzers, LIS links, monitors.
 
 The one place HL7 bytes meet the sans-IO session: each connection gets its own
-:class:`~adapters.hl7.session.Hl7Session`; every complete message is mapped to lab results and
-committed atomically *before* the session is told to accept it, so an AA/CA never leaves for a
+:class:`~adapters.hl7.session.Hl7Session`; every complete message is read by the kind's mapper
+(lab results, vital signs, alarms) and its events committed atomically *before* the session is
+told to accept it, so an AA/CA never leaves for a
 message that is not durable (promise 1). A message that cannot be stored is answered AR (HL7:
 the receiver cannot take it now; the sender may retry); one we do not take (type, size, charset,
 syntax) is answered AE/AR by the session, counted and its bytes kept for inspection. A control
@@ -17,9 +18,14 @@ import hashlib
 import logging
 import ssl
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Protocol
 
+from adapters.canonical.events import CanonicalEvent
 from adapters.codemap import CodeMap, load_code_map
+from adapters.hl7.message import Message
+from adapters.hl7.options import Hl7LinkOptions
 from adapters.hl7.session import Hl7Session, MessageReceived, MessageRejected
 from adapters.lis_analyzers.hl7_results import lab_results_from_hl7
 from adapters.lis_analyzers.kind import Hl7AnalyzerOptions
@@ -48,20 +54,31 @@ class Hl7Device(Protocol):
     def encoding(self) -> str: ...
 
     @property
-    def options(self) -> Hl7AnalyzerOptions: ...
+    def options(self) -> Hl7LinkOptions: ...
+
+
+Mapper = Callable[[Message], Sequence[CanonicalEvent]]
+"""A kind's reading of one accepted message: the events to commit (none is fine)."""
 
 
 async def run_hl7_analyzer(device: Hl7Device, intake: Intake) -> None:
-    """Serve the device's MLLP connection(s) until cancelled."""
-    codecs.lookup(device.encoding)
+    """Serve an analyzer's MLLP connection(s) until cancelled: results → ``lab_result``."""
     options = device.options
+    assert isinstance(options, Hl7AnalyzerOptions)
     code_map = load_code_map(options.code_map) if options.code_map else CodeMap.empty()
-    tls = tls_context(options, server=accepts_connections(device.connection))
-    handler = _Handler(device, intake, code_map)
+    source = device.dialect if device.dialect != "generic" else device.id
+    await serve_hl7(device, intake, partial(lab_results_from_hl7, code_map=code_map, source=source))
+
+
+async def serve_hl7(device: Hl7Device, intake: Intake, mapper: Mapper) -> None:
+    """Serve a device's MLLP connection(s) until cancelled, committing what ``mapper`` reads."""
+    codecs.lookup(device.encoding)
+    tls = tls_context(device.options, server=accepts_connections(device.connection))
+    handler = _Handler(device, intake, mapper)
     await keep_connected(device.id, device.connection, intake, handler.serve, tls=tls)
 
 
-def tls_context(options: Hl7AnalyzerOptions, *, server: bool) -> ssl.SSLContext | None:
+def tls_context(options: Hl7LinkOptions, *, server: bool) -> ssl.SSLContext | None:
     """MLLP over TLS, with client certificates required when a peer CA is configured."""
     if not options.tls:
         return None
@@ -78,12 +95,11 @@ def tls_context(options: Hl7AnalyzerOptions, *, server: bool) -> ssl.SSLContext 
 
 
 class _Handler:
-    def __init__(self, device: Hl7Device, intake: Intake, code_map: CodeMap) -> None:
+    def __init__(self, device: Hl7Device, intake: Intake, mapper: Mapper) -> None:
         self._device = device
         self._options = device.options
         self._intake = intake
-        self._code_map = code_map
-        self._source = device.dialect if device.dialect != "generic" else device.id
+        self._mapper = mapper
         # Shared by all connections of the device: a retransmission may come on a new socket.
         self._stored_messages: OrderedDict[str, None] = OrderedDict()
         self._ack_ids = UlidFactory()  # MSH-10 of our ACKs: unique across connections
@@ -142,15 +158,15 @@ class _Handler:
             session.accept(event.message_id)
             return
         try:
-            results = lab_results_from_hl7(message, self._code_map, self._source)
+            events = self._mapper(message)
         except Exception:
             log.exception("device %s: message %s could not be mapped", device_id, control_id)
             session.reject(event.message_id, "AE", "message content could not be read", 207)
             self._intake.count_rejected(device_id, "unmappable content", message.raw)
             return
-        if results:
+        if events:
             try:
-                await self._intake.submit_many(device_id, results, raw=message.raw)
+                await self._intake.submit_many(device_id, events, raw=message.raw)
             except Exception as exc:  # StoreError above all: the analyzer must resend later
                 log.warning(
                     "device %s: message %s not stored (%s); answered AR",
