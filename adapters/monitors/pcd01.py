@@ -1,0 +1,133 @@
+"""IHE PCD-01 ORU^R01 from bedside monitors to canonical :class:`VitalSigns` (PROTOCOLS §7).
+
+One VitalSigns per OBR group (a monitor's periodic snapshot, or one bed of a central station's
+message), not one per observation time: NIBP and spot temperature are episodic (``^APERIODIC``)
+and keep their own OBX-14 inside the snapshot, so splitting by time would scatter one report.
+``measured_at`` is OBR-7, else MSH-7. Choices, each from a corpus sample:
+
+- Only metrics are observations: OBX-2 ``NM`` with at most four OBX-4 levels (MDS.VMD.CHAN.METRIC;
+  Comen writes three). Skipped: device hierarchy rows (empty OBX-2), waveforms (``NA``), time
+  sync and clock rows (``CWE``/``DTM``), facets on a fifth level, and settings (OBX-17 ``ASET``,
+  ``MSET``, ``RSET``), which are not measurements of the patient.
+- ``local_code`` is OBX-3 as sent (``150456^MDC_PULS_OXIM_SAT_O2^MDC``, ``108^…^99MNDRY``);
+  ``code`` is the MDC code when OBX-3 is in the MDC system, else ``None`` and ``unmapped``.
+- Units become UCUM: MDC unit codes through ``mdc_codes.toml``, UCUM as sent, or the metric's
+  default unit when OBX-6 is empty.
+- A value the monitor could not measure is kept and flagged ``INVALID`` (as the lab path does):
+  Mindray ``-999``/``-99.9``/``-100``, the IEEE 11073 NaN/NRes/INF numbers, an empty or
+  non-numeric OBX-5, OBX-11 ``X`` (Philips Efficia) or an ``INV`` flag. It is never a number
+  to chart, and dropping it would hide that the sensor is off.
+- OBX-14 absent: the nearest containing row's OBX-14 (Continua times the NIBP group row).
+- Nothing here logs: vitals carry patient data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from adapters.canonical.codes import CodedValue, Observation, ResultStatus
+from adapters.canonical.events import VitalSigns
+from adapters.hl7.message import NULL, Message, Segment
+from adapters.lis_analyzers.hl7_results import INVALID_FLAG, VIETNAM_TIME
+from adapters.lis_analyzers.hl7_tables import SENTINELS, STATUSES
+from adapters.lis_analyzers.hl7_values import obx_value
+from adapters.monitors.mdc import METRICS
+from adapters.monitors.pcd_groups import (
+    LOCAL_SYSTEM,
+    local_code,
+    mdc_code,
+    message_zone,
+    obr_groups,
+    obx_unit,
+    path,
+    text,
+    time,
+)
+
+METRIC_TYPE = "NM"
+MAX_METRIC_LEVELS = 4
+SETTING_METHODS = frozenset({"ASET", "MSET", "RSET"})  # IHE PCD OBX-17: auto/manual/remote setting
+MONITOR_SENTINELS = SENTINELS | {
+    -100.0,  # Mindray
+    2047.0,  # SFLOAT NaN written out as a number
+    8388607.0,  # FLOAT NaN 0x7FFFFF
+    -8388608.0,  # FLOAT NRes 0x800000
+    8388606.0,  # FLOAT +INF
+    -8388606.0,  # FLOAT -INF
+}
+INVALID_SOURCE_FLAGS = frozenset({"INV"})
+INVALID_STATUSES = frozenset({"X"})  # OBX-11 "results cannot be obtained"
+
+
+def vitals_from_pcd01(message: Message, *, local_zone: tzinfo = VIETNAM_TIME) -> list[VitalSigns]:
+    """Vital signs of one ORU^R01, one event per OBR group with metrics (``[]`` when none).
+
+    Args:
+        message: A parsed PCD-01 ORU^R01 (the caller checked MSH-9).
+        local_zone: Zone of times without an offset when MSH-7 has none (the monitor's clock).
+    """
+    zone = message_zone(message, local_zone)
+    sent_at = time(message.msh, 7, zone)
+    events = []
+    for group in obr_groups(message):
+        rows = [obx for obx in group.obx if _is_metric(obx)]
+        if not rows:
+            continue
+        times = {path(obx): t for obx in group.obx if (t := time(obx, 14, zone)) is not None}
+        events.append(
+            VitalSigns(
+                patient=group.patient,
+                bed=group.bed,
+                measured_at=time(group.obr, 7, zone) or sent_at,
+                observations=[_observation(obx, times, zone) for obx in rows],
+            )
+        )
+    return events
+
+
+def _is_metric(obx: Segment) -> bool:
+    return (
+        obx.text(2).strip().upper() == METRIC_TYPE
+        and len(path(obx)) <= MAX_METRIC_LEVELS
+        and (text(obx, 17) or "").upper() not in SETTING_METHODS
+    )
+
+
+def _observation(obx: Segment, times: dict[tuple[str, ...], datetime], zone: tzinfo) -> Observation:
+    local = local_code(obx) or CodedValue(code="", system=LOCAL_SYSTEM)
+    code = mdc_code(local)
+    term = METRICS.get(local.code) if code is not None else None
+    value = obx_value(obx, METRIC_TYPE)
+    flags = [f for i in range(len(obx.repetitions(8))) if (f := obx.component(8, 1, rep=i))]
+    flags = [f for f in flags if f != NULL]
+    status = (text(obx, 11) or "").upper()
+    if (
+        not isinstance(value, float)
+        or value in MONITOR_SENTINELS
+        or status in INVALID_STATUSES
+        or INVALID_SOURCE_FLAGS & set(flags)
+    ):
+        flags.append(INVALID_FLAG)
+    return Observation(
+        local_code=local,
+        code=code,
+        value=value,
+        unit=obx_unit(obx) or (term.unit if term is not None else None),
+        flags=flags,
+        status=STATUSES.get(status, ResultStatus.UNKNOWN),
+        observed_at=_observed_at(obx, times, zone),
+        unmapped=code is None,
+    )
+
+
+def _observed_at(
+    obx: Segment, times: dict[tuple[str, ...], datetime], zone: tzinfo
+) -> datetime | None:
+    """OBX-14, else the time of the nearest containing row (``1.0.1`` times ``1.0.1.2``)."""
+    levels = path(obx)
+    own = time(obx, 14, zone)
+    if own is not None:
+        return own
+    return next(
+        (times[levels[:n]] for n in range(len(levels) - 1, 0, -1) if levels[:n] in times), None
+    )
