@@ -38,6 +38,7 @@ class Frame:
     """``ETX`` (the record ends here) rather than ``ETB`` (intermediate frame)."""
     checksum_ok: bool
     raw: bytes
+    """From STX to the byte that ended the frame (an LF after CR is skipped between frames)."""
 
 
 @dataclass(frozen=True, slots=True)
