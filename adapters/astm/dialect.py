@@ -106,8 +106,8 @@ class Dialect(_Frozen):
     code_suffix_separator: str | None = None
     """Cut the code here: Roche ``798/1/not`` is application ``798``, dilution, pre-dilution."""
     test_name_component: int | None = Field(default=None, ge=1)
-    test_qualifier_component: int | None = Field(default=None, ge=1)
-    """R-3 component that tells rows of one test apart (ARCHITECT ``F``/``I``/``P``)."""
+    test_qualifier_component: int | None = Field(default=None, ge=-1)
+    """R-3 component that tells rows of one test apart; ``-1`` is the last (ARCHITECT ``F``)."""
     plain_qualifiers: tuple[str, ...] = ("F",)
     """Qualifiers that keep the bare code; others give ``"<code> [<qualifier>]"``."""
     loinc_component: int | None = Field(default=None, ge=1)

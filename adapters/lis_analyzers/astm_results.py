@@ -1,0 +1,266 @@
+"""ASTM E1394 results to canonical :class:`LabResult` events, following the HL7 path's rules.
+
+One LabResult per O record with its R records; the raw message is kept by the caller, so this
+mapping may drop what is not a result (M records: reagent lots, histograms). Where the dialect
+(:mod:`adapters.astm.dialect`) says a vendor differs, its data decides; the rest is E1394:
+
+- Specimen id: the dialect's O fields, best first (O-3, else O-4 by default). An O without R is
+  an order, not a result, and is skipped, unless O-26 says ``X`` (cannot be done): the lab must
+  see that a test failed even when no value came.
+- Local code: the dialect's R-3 component, cut at ``code_suffix_separator``; a qualifier other
+  than ``F`` (ARCHITECT interpretation/RLU rows) gives ``"<code> [<qualifier>]"`` so each row
+  maps on its own code-map row. LOINC from the dialect's R-3 component (Horiba), else the map.
+- Values (R-4): the only non-empty component (Phadia ``9.34^^^^``, GeneXpert ``^1234.56``) as a
+  float when it is a plain number, else text (``<20``, ``> 15000.00``, ``Dương tính``);
+  several components stay text joined with ``^`` (reaction grades ``3+^3+^45``), repeats with
+  ``~``. Units (R-5) through the dialect's unit map, then UCUM spelling. A reference range
+  (R-6) drops its label component (``REFERENCE_RANGE``) and joins a low^high pair with ``-``.
+- Flags (R-7): every component of every repeat (``EXP^HIGH``), mapped by the dialect.
+- Status: R-9 per dialect; the LabResult's is O-26, else its least settled live result.
+- Times: R-13 (completed), else R-12 (started); collection O-8, report O-23; no offset in ASTM,
+  so ``local_zone`` (Vietnam, UTC+7) applies; dialect placeholder dates are no date.
+- Comments: C records after the O, then after each R prefixed ``"<local code>: "``.
+- QC and calibration (standard H-12/O-12 ``Q`` plus dialect rules) are kept without the patient
+  and marked ``specimen-role:control`` like the HL7 path marks controls.
+- The analyzer is H-5 per the dialect's sender layout. Nothing here logs: results carry PHI.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from adapters.astm.dialect import Dialect, RoleRule
+from adapters.astm.records import AstmMessage, Node, Record
+from adapters.canonical.codes import (
+    CodedValue,
+    DeviceIdentity,
+    Observation,
+    PatientRef,
+    ResultStatus,
+)
+from adapters.canonical.events import LabResult
+from adapters.codemap import CodeMap
+from adapters.lis_analyzers.hl7_results import SPECIMEN_ROLE_PREFIX, VIETNAM_TIME
+from adapters.lis_analyzers.hl7_tables import GROUP_STATUS_PRECEDENCE, SEXES
+from adapters.lis_analyzers.hl7_time import parse_date, parse_ts
+from adapters.lis_analyzers.hl7_values import REPETITION_JOIN
+from adapters.units import to_ucum
+
+RANGE_LABELS = frozenset({"REFERENCE_RANGE", "TITERRANGES"})
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def lab_results_from_astm(
+    message: AstmMessage,
+    code_map: CodeMap,
+    source: str,
+    dialect: Dialect,
+    *,
+    local_zone: tzinfo = VIETNAM_TIME,
+) -> list[LabResult]:
+    """Lab results of one message; ``[]`` for a query, an order download or a keep-alive.
+
+    Args:
+        message: A parsed E1394 message.
+        code_map: Local codes to hospital codes and LOINC.
+        source: The analyzer or dialect id the code map rows are keyed by.
+        dialect: Where this analyzer puts what E1394 leaves open.
+        local_zone: The analyzer clock's zone (ASTM times carry no offset).
+    """
+    header = message.header.record
+    context = _Context(code_map, source, dialect, local_zone, _role(header, dialect.role_rules))
+    analyzer = _analyzer(header, dialect)
+    results = []
+    for patient, order in message.orders():
+        result = _lab_result(patient.record, order, analyzer, context)
+        if result is not None:
+            results.append(result)
+    return results
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    code_map: CodeMap
+    source: str
+    dialect: Dialect
+    zone: tzinfo
+    message_role: str | None
+
+
+def _lab_result(
+    patient: Record, order: Node, analyzer: DeviceIdentity | None, context: _Context
+) -> LabResult | None:
+    o = order.record
+    report = context.dialect.status(o.text(26))
+    observations = [_observation(r.record, context) for r in order.children]
+    if not observations and report is not ResultStatus.CANCELLED:
+        return None
+    role = context.message_role or _role(o, context.dialect.role_rules)
+    comments = [SPECIMEN_ROLE_PREFIX + role] if role else []
+    comments += [text for c in order.comments if (text := _comment(c))]
+    comments += [
+        f"{observation.local_code.code}: {text}"
+        for node, observation in zip(order.children, observations, strict=True)
+        for c in node.comments
+        if (text := _comment(c))
+    ]
+    return LabResult(
+        specimen_id=next(
+            (
+                s
+                for ref in context.dialect.specimen_id
+                if (s := o.component(ref.field, ref.component).strip())
+            ),
+            None,
+        ),
+        patient=None if role else _patient(patient, context.dialect),
+        ordered_tests=[
+            t for rep in range(len(o.repeats(5))) if (t := _test(o, 5, context.dialect, rep))
+        ],
+        observations=observations,
+        analyzer=analyzer,
+        status=report if report is not ResultStatus.UNKNOWN else _settled(observations),
+        collected_at=_time(o, 8, context),
+        resulted_at=_time(o, 23, context),
+        comments=comments,
+    )
+
+
+def _observation(r: Record, context: _Context) -> Observation:
+    dialect = context.dialect
+    local = _test(r, 3, dialect, qualified=True) or CodedValue(code="", system="local")
+    loinc_text = r.component(3, dialect.loinc_component).strip() if dialect.loinc_component else ""
+    loinc = CodedValue(code=loinc_text, system="LOINC") if loinc_text else None
+    entry = context.code_map.lookup(context.source, local.code)
+    if loinc is None and entry is not None and entry.loinc is not None:
+        loinc = CodedValue(code=entry.loinc, system="LOINC", display=entry.loinc_name)
+    hospital = None
+    if entry is not None and entry.hospital_code is not None:
+        hospital = CodedValue(
+            code=entry.hospital_code, system="hospital", display=entry.hospital_name
+        )
+    unit = r.text(5)
+    return Observation(
+        local_code=local,
+        code=loinc,
+        hospital_code=hospital,
+        value=_value(r),
+        unit=(dialect.unit_map.get(unit) or to_ucum(unit)) if unit else None,
+        reference_range=_range(r),
+        flags=[
+            dialect.flag_map.get(flag, flag)
+            for rep in range(len(r.repeats(7)))
+            for c in r.components(7, rep=rep)
+            if (flag := c.strip())
+        ],
+        status=dialect.status(r.text(9)),
+        observed_at=_time(r, 13, context) or _time(r, 12, context),
+        unmapped=loinc is None and entry is None,
+    )
+
+
+def _test(
+    record: Record, n: int, dialect: Dialect, rep: int = 0, *, qualified: bool = False
+) -> CodedValue | None:
+    """The local test code of R-3 (``qualified``) or of one O-5 repeat, per the dialect."""
+    components = record.components(n, rep=rep)
+
+    def part(c: int | None) -> str:
+        if not c:
+            return ""
+        return components[c if c < 0 else c - 1].strip() if abs(c) <= len(components) else ""
+
+    code = next((text for c in dialect.test_code_components if (text := part(c))), "")
+    if dialect.code_suffix_separator:
+        code = code.split(dialect.code_suffix_separator, 1)[0]
+    if not code:
+        return None
+    qualifier = part(dialect.test_qualifier_component) if qualified else ""
+    if qualifier and qualifier not in dialect.plain_qualifiers:
+        code = f"{code} [{qualifier}]"
+    return CodedValue(code=code, system="local", display=part(dialect.test_name_component) or None)
+
+
+def _value(r: Record) -> str | float | None:
+    texts = []
+    for rep in range(len(r.repeats(4))):
+        parts = [c.strip() for c in r.components(4, rep=rep)]
+        present = [p for p in parts if p]
+        texts.append(present[0] if len(present) == 1 else "^".join(parts).rstrip("^"))
+    text = REPETITION_JOIN.join(t for t in texts if t)
+    if _NUMBER.fullmatch(text):
+        return float(text)
+    return text or None
+
+
+def _range(r: Record) -> str | None:
+    parts = [p for c in r.components(6) if (p := c.strip()) and p.upper() not in RANGE_LABELS]
+    return ("-" if len(parts) == 2 else "^").join(parts) or None
+
+
+def _comment(c: Record) -> str:
+    """C-4 text: components joined with spaces, repeats (Horiba's alarm list) with ``; ``."""
+    return "; ".join(
+        text
+        for rep in range(len(c.repeats(4)))
+        if (text := " ".join(p for part in c.components(4, rep=rep) if (p := part.strip())))
+    )
+
+
+def _settled(observations: list[Observation]) -> ResultStatus:
+    """Without O-26, a specimen is as settled as its least settled live result."""
+    statuses = {o.status for o in observations}
+    live = statuses - {ResultStatus.CANCELLED} or statuses
+    return next((s for s in GROUP_STATUS_PRECEDENCE if s in live), ResultStatus.UNKNOWN)
+
+
+def _role(record: Record, rules: tuple[RoleRule, ...]) -> str | None:
+    return next(
+        (
+            rule.role
+            for rule in rules
+            if rule.record == record.type
+            and record.component(rule.field, rule.component).strip().upper() == rule.value.upper()
+        ),
+        None,
+    )
+
+
+def _patient(p: Record, dialect: Dialect) -> PatientRef | None:
+    name = " ".join(part for c in (1, 3, 2) if (part := p.component(6, c).strip()))
+    birth = p.text(8)
+    patient = PatientRef(
+        id=p.text(3) or p.text(4) or p.text(5) or None,
+        name=name or None,
+        birth_date=None if _placeholder(birth, dialect) else parse_date(birth),
+        sex=SEXES.get(p.text(9).lower()),
+    )
+    return patient if patient != PatientRef() else None
+
+
+def _analyzer(h: Record, dialect: Dialect) -> DeviceIdentity | None:
+    layout = dialect.sender
+
+    def part(c: int) -> str | None:
+        return (h.component(5, c).strip() or None) if c else None
+
+    device = DeviceIdentity(
+        manufacturer=part(layout.manufacturer) or dialect.manufacturer,
+        model=part(layout.model),
+        serial=part(layout.serial),
+        software=part(layout.software),
+    )
+    return device if device != DeviceIdentity() else None
+
+
+def _placeholder(text: str, dialect: Dialect) -> bool:
+    return any(text.startswith(p) for p in dialect.placeholder_dates)
+
+
+def _time(record: Record, n: int, context: _Context) -> datetime | None:
+    text = record.text(n)
+    if not text or _placeholder(text, context.dialect):
+        return None
+    return parse_ts(text, context.zone)
