@@ -56,12 +56,12 @@ def run_stream(stream: bytes, chunk: int) -> tuple[AstmLink, MessageReceived]:
     answered = link.data_to_send()
     assert set(answered) == {ACK[0]}
     assert len(answered) == len(corpus_frames(stream))  # ENQ and every frame but the last
-    assert link.state is State.HOLDING
+    assert link.state.value == "holding"
     link.accept(message.message_id)
     assert link.data_to_send() == ACK
     link.receive_data(EOT, 2.0)
     assert link.data_to_send() == b""
-    assert link.state is State.IDLE
+    assert link.state.value == "idle"
     return link, message
 
 
