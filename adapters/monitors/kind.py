@@ -1,0 +1,21 @@
+"""Options of the ``hl7-monitor`` kind, validated from ``[devices.options]``.
+
+Registry import string: ``adapters.monitors.kind:Hl7MonitorOptions``.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from adapters.hl7.options import Hl7LinkOptions
+
+
+class Hl7MonitorOptions(Hl7LinkOptions):
+    """A bedside monitor, central station or vendor HL7 gateway sending IHE PCD-01/PCD-04."""
+
+    accept: tuple[str, ...] = Field(
+        # Waveforms (ORU^W01) are acknowledged but not forwarded yet, so a monitor that streams
+        # them is not answered AR forever.
+        default=("ORU^R01", "ORU^R40", "ORU^W01"),
+        description="message types taken; others are answered AR (unsupported message type)",
+    )
