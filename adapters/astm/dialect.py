@@ -127,7 +127,11 @@ class Dialect(_Frozen):
             if number < 2:
                 msg = f"match: H field {number} does not exist (H-2 is the delimiters)"
                 raise ValueError(msg)
-            re.compile(pattern)  # re.error is a ValueError: pydantic reports it
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                msg = f"match: H-{number} pattern {pattern!r}: {exc}"
+                raise ValueError(msg) from exc
         return rules
 
     @property
