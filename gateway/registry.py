@@ -60,6 +60,14 @@ DEVICE_KINDS: Mapping[str, KindSpec] = MappingProxyType(
             dialects=(),
             sample_config="adapters/lis_analyzers/sample.toml",
         ),
+        "hl7-monitor": KindSpec(
+            description="Bedside monitor or central station sending IHE PCD-01/PCD-04 over MLLP",
+            options_model="adapters.monitors.kind:Hl7MonitorOptions",
+            runner="gateway.device_runners.hl7:run_hl7_monitor",
+            schemes=("listen", "tcp", "serial"),
+            dialects=(),
+            sample_config="adapters/monitors/sample.toml",
+        ),
     }
 )
 

@@ -29,6 +29,7 @@ from adapters.hl7.options import Hl7LinkOptions
 from adapters.hl7.session import Hl7Session, MessageReceived, MessageRejected
 from adapters.lis_analyzers.hl7_results import lab_results_from_hl7
 from adapters.lis_analyzers.kind import Hl7AnalyzerOptions
+from adapters.monitors.pcd import monitor_events_from_hl7
 from drivers.base import ByteStream
 from drivers.registry import accepts_connections
 from gateway.device_runners.connections import keep_connected
@@ -68,6 +69,11 @@ async def run_hl7_analyzer(device: Hl7Device, intake: Intake) -> None:
     code_map = load_code_map(options.code_map) if options.code_map else CodeMap.empty()
     source = device.dialect if device.dialect != "generic" else device.id
     await serve_hl7(device, intake, partial(lab_results_from_hl7, code_map=code_map, source=source))
+
+
+async def run_hl7_monitor(device: Hl7Device, intake: Intake) -> None:
+    """Serve a monitor's MLLP connection(s): PCD-01 → ``vital_signs``, PCD-04 → ``alarm``."""
+    await serve_hl7(device, intake, monitor_events_from_hl7)
 
 
 async def serve_hl7(device: Hl7Device, intake: Intake, mapper: Mapper) -> None:

@@ -40,6 +40,11 @@ def test_demo_on_embedded_broker_shows_coded_events(tmp_path: Path) -> None:
     assert any("lab-scanner" in line for line in events)  # the pty-attached scanner
     # The HL7 analyzer's CBC arrives coded with LOINC (the example code map).
     assert any("hematology-analyzer" in line and "718-7=" in line for line in events)
+    # The monitor's numerics arrive MDC-coded; its scripted desaturation raises an alarm.
+    assert any("bed-07-monitor" in line and "150456=" in line for line in events)
+    assert any(
+        "bed-07-monitor" in line and " alarm " in line and "SpO2 LOW" in line for line in events
+    )
     summary = next(
         json.loads(line)["summary"]
         for line in result.stderr.splitlines()

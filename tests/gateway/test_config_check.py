@@ -107,7 +107,7 @@ def test_unknown_device_kind_lists_known_kinds(tmp_path):
     path = write(tmp_path, GATEWAY + device("sysmex-xn-1", "astm-analyzer", "tcp://10.0.4.2:5000"))
     assert check_config_file(path) == [
         f"{path}: devices[0] (id=sysmex-xn-1).kind: 'astm-analyzer' is not a known device kind; "
-        "allowed: serial-scanner, hl7-analyzer"
+        "allowed: serial-scanner, hl7-analyzer, hl7-monitor"
     ]
 
 
@@ -211,7 +211,7 @@ def test_all_problems_are_collected(tmp_path, scanner_kind):
         tmp_path,
         GATEWAY
         + "[mqtt]\nkeepalive_s = 1\n"
-        + device("bed-1", "hl7-monitor", "listen://0.0.0.0:6661")
+        + device("bed-1", "philips-monitor", "listen://0.0.0.0:6661")
         + device("scan-1", scanner_kind, "tcp://127.0.0.1:7001", 'encoding = "klingon"\n'),
     )
     with pytest.raises(ConfigError) as caught:
@@ -237,7 +237,7 @@ def test_clean_file_has_no_lines(tmp_path, scanner_kind):
 
 
 def test_one_listen_port_never_serves_two_kinds():
-    # Only one kind is registered yet, so the second kind is built without validation.
+    # Two kinds on one listen port: built without validation to test the cross-entry check.
     first = DeviceSettings.model_construct(
         id="scan-1", kind="serial-scanner", connection="listen://0.0.0.0:6661", enabled=True
     )

@@ -30,6 +30,7 @@ from tests.hardware_sim.broker import (
     wait_for_port,
 )
 from tests.hardware_sim.hl7_sender import Hl7Sender, synthetic_oru
+from tests.hardware_sim.monitor import SimulatedBed
 from tests.hardware_sim.pty_pair import PtyPair
 from tests.hardware_sim.scanner import ScannerSim, connect_and_play, generated_scans
 
@@ -68,6 +69,11 @@ kind = "hl7-analyzer"
 connection = "listen://127.0.0.1:{analyzer_port}"
 [devices.options]
 code_map = "{code_map}"
+
+[[devices]]
+id = "bed-07-monitor"
+kind = "hl7-monitor"
+connection = "listen://127.0.0.1:{monitor_port}"
 """
 
 CODE_MAP = Path(__file__).resolve().parents[2] / "adapters/lis_analyzers/codemaps/example.csv"
@@ -120,6 +126,22 @@ async def _analyzer(port: int, rng: random.Random) -> None:
         await sender.close()
 
 
+async def _monitor(port: int) -> None:
+    """Bed 7's monitor: vitals every 2 s; the SpO2 dips once, raising an alarm, then recovers."""
+    bed = SimulatedBed("Bed07", "PT-0007", "PHẠM^MINH^ĐỨC", random.Random(7))
+    sender = await Hl7Sender.connect("127.0.0.1", port)
+    try:
+        for n in itertools.count(1):
+            bed.step()
+            if n in (3, 4):
+                bed.values["150456"] = 86.0  # a desaturation the nurse must see first
+            for message in [*bed.alarms(), bed.vitals()]:
+                await sender.send(message)
+            await asyncio.sleep(2)
+    finally:
+        await sender.close()
+
+
 async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | None) -> int:
     workdir = workdir.resolve()  # device paths in the config must be absolute
     workdir.mkdir(parents=True, exist_ok=True)
@@ -130,7 +152,7 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
         loop.add_signal_handler(sig, stop.set)
     async with _broker(broker_choice, workdir) as (broker_url, mqtt_version):
         with PtyPair(workdir) as pty:
-            scanner_port, analyzer_port = free_port(), free_port()
+            scanner_port, analyzer_port, monitor_port = free_port(), free_port(), free_port()
             config = workdir / "wardlink.toml"
             config.write_text(
                 CONFIG.format(
@@ -140,6 +162,7 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
                     scanner_port=scanner_port,
                     pty=pty.path,
                     analyzer_port=analyzer_port,
+                    monitor_port=monitor_port,
                     code_map=CODE_MAP,
                 )
             )
@@ -173,6 +196,7 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
                 await _wait_for_line(gateway_log, "device lab-scanner is connected", gateway)
                 await asyncio.to_thread(wait_for_port, "127.0.0.1", scanner_port, 30)
                 await asyncio.to_thread(wait_for_port, "127.0.0.1", analyzer_port, 30)
+                await asyncio.to_thread(wait_for_port, "127.0.0.1", monitor_port, 30)
                 rng = random.Random(7)
                 sims = [
                     asyncio.create_task(
@@ -186,6 +210,7 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
                         )
                     ),
                     asyncio.create_task(_analyzer(analyzer_port, random.Random(11))),
+                    asyncio.create_task(_monitor(monitor_port)),
                 ]
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), duration_s)

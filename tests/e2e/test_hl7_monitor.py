@@ -1,0 +1,94 @@
+"""Monitors over MLLP: every PCD-01/PCD-04 sample arrives as coded vitals and alarms."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from pathlib import Path
+
+from adapters.hl7.parse import parse_message
+from adapters.mllp import encode_frame
+from adapters.monitors.pcd import monitor_events_from_hl7
+from tests.e2e.harness import ConsumerProcess, async_wait_for
+from tests.e2e.test_hl7_analyzer import REPO, SHARED_CORPUS, running_gateway
+from tests.hardware_sim.broker import Mosquitto, free_port, wait_for_port
+from tests.hardware_sim.hl7_sender import messages_in_file, parse_ack
+
+MONITOR_FILES = [
+    "hl7_oru_r01_pcd01_mindray_vs900_vitals.hl7",
+    "hl7_oru_r01_pcd01_mindray_egateway_private_99MNDRY_codes.hl7",
+    "hl7_oru_r01_pcd01_continua_bp_cuff_canonical_example.hl7",
+    "hl7_oru_r01_mindray_xh80x_sentinel_values_no_patient.hl7",
+    "hl7_oru_r40_pcd04_ge_mural_alert_advisory.hl7",
+    "hl7_oru_w01_mindray_xh80x_waveform_header.hl7",
+]
+LOCAL_CORPUS = REPO / "tests" / "corpus" / "monitors"
+
+
+def monitor_messages() -> list[bytes]:
+    messages = []
+    if SHARED_CORPUS.is_dir():
+        for name in MONITOR_FILES:
+            messages += messages_in_file(SHARED_CORPUS / name)
+    for path in sorted(LOCAL_CORPUS.glob("*.hl7")):
+        messages += messages_in_file(path)
+    return messages
+
+
+async def test_python_hl7_mllp_send_delivers_every_monitor_sample(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    messages = monitor_messages()
+    assert messages, "no monitor HL7 samples found"
+    framed = tmp_path / "monitor.mllp"
+    framed.write_bytes(b"".join(encode_frame(m) for m in messages))
+    expected = [e for m in messages for e in monitor_events_from_hl7(parse_message(m))]
+    port = free_port()
+    devices = (
+        f'[[devices]]\nid = "bed-07-monitor"\nkind = "hl7-monitor"\n'
+        f'connection = "listen://127.0.0.1:{port}"\n'
+    )
+    consumer = await asyncio.to_thread(ConsumerProcess(tmp_path, mosquitto.url).start)
+    async with running_gateway(tmp_path, mosquitto, devices):
+        await asyncio.to_thread(wait_for_port, "127.0.0.1", port)
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [
+                str(REPO / ".venv" / "bin" / "mllp_send"),
+                "--file",
+                str(framed),
+                "-p",
+                str(port),
+                "127.0.0.1",
+            ],
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
+        await async_wait_for(lambda: len(consumer.ids()) >= len(expected), 30, "monitor events")
+    consumer.stop()
+    acks = [
+        parse_ack(line.encode())
+        for line in result.stdout.decode().replace("\\r", "\r").split("\n")
+        if "MSA" in line
+    ]
+    parsed = [parse_message(m) for m in messages]
+    assert [a.control_id for a in acks] == [m.control_id for m in parsed]
+    # PCD senders ask for a commit ACK (MSH-15 AL): CA; original mode: AA.
+    assert [a.code for a in acks] == ["CA" if m.msh.text(15) == "AL" else "AA" for m in parsed]
+    envelopes = consumer.envelopes()
+    assert sorted(e["payload"]["kind"] for e in envelopes) == sorted(e.kind for e in expected)
+    vitals = [
+        o
+        for e in envelopes
+        if e["payload"]["kind"] == "vital_signs"
+        for o in e["payload"]["observations"]
+    ]
+    assert vitals
+    assert all(o["unit"] for o in vitals if o.get("value") is not None)
+    coded = [o for o in vitals if o.get("code")]
+    assert coded
+    assert all(o["code"]["system"] == "MDC" for o in coded)
+    alarms = [e["payload"] for e in envelopes if e["payload"]["kind"] == "alarm"]
+    assert alarms
+    assert all(a["priority"] in ("low", "medium", "high") for a in alarms)
