@@ -31,11 +31,8 @@ def test_demo_on_embedded_broker_shows_coded_events(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "embedded amqtt" in result.stdout
-    events = [
-        line
-        for line in result.stdout.splitlines()
-        if " identification " in line or " lab_result " in line
-    ]
+    kinds = (" identification ", " lab_result ", " vital_signs ", " alarm ")
+    events = [line for line in result.stdout.splitlines() if any(k in line for k in kinds)]
     assert any("reception-scanner" in line for line in events)
     assert any("lab-scanner" in line for line in events)  # the pty-attached scanner
     # The HL7 analyzer's CBC arrives coded with LOINC (the example code map).
