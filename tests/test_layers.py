@@ -35,3 +35,20 @@ def test_package_imports_respect_the_layers(package: str) -> None:
         for path in (ROOT / package).rglob("*.py")
     }
     assert {path: bad for path, bad in offenders.items() if bad} == {}
+
+
+FAMILIES = ["lis_analyzers", "monitors", "scanners"]
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_device_families_do_not_import_each_other(family: str) -> None:
+    """Shared readers live in protocol packages (adapters/hl7, adapters/astm), not a sibling."""
+    others = {f"adapters.{other}" for other in FAMILIES if other != family}
+    offenders = {}
+    for path in (ROOT / "adapters" / family).rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        bad = sorted(m for m in modules if any(m.startswith(o) for o in others))
+        if bad:
+            offenders[str(path.relative_to(ROOT))] = bad
+    assert offenders == {}

@@ -42,10 +42,10 @@ from adapters.canonical.codes import (
 )
 from adapters.canonical.events import LabResult
 from adapters.codemap import CodeMap
-from adapters.lis_analyzers.hl7_results import SPECIMEN_ROLE_PREFIX, VIETNAM_TIME
-from adapters.lis_analyzers.hl7_tables import GROUP_STATUS_PRECEDENCE, SEXES
-from adapters.lis_analyzers.hl7_time import parse_date, parse_ts
-from adapters.lis_analyzers.hl7_values import REPETITION_JOIN
+from adapters.hl7.tables import GROUP_STATUS_PRECEDENCE, SEXES
+from adapters.hl7.timestamps import VIETNAM_TIME, parse_date, parse_ts
+from adapters.hl7.values import REPETITION_JOIN
+from adapters.lis_analyzers.hl7_results import SPECIMEN_ROLE_PREFIX
 from adapters.units import to_ucum
 
 RANGE_LABELS = frozenset({"REFERENCE_RANGE", "TITERRANGES"})

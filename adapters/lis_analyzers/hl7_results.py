@@ -32,7 +32,7 @@ so this mapping may drop what is not a result. Choices, each from a corpus sampl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, tzinfo
 
 from adapters.canonical.codes import (
     CodedValue,
@@ -43,24 +43,22 @@ from adapters.canonical.codes import (
 )
 from adapters.canonical.events import LabResult
 from adapters.codemap import CodeMap
+from adapters.hl7.fields import leaf, patient_from_pid
 from adapters.hl7.message import NULL, Message, Segment
-from adapters.lis_analyzers.hl7_tables import (
+from adapters.hl7.tables import (
     GROUP_STATUS_PRECEDENCE,
     NOT_RESULT_TYPES,
     SENTINELS,
-    SEXES,
     SPECIMEN_ROLES,
     STATUSES,
     SUPPLEMENTAL,
 )
-from adapters.lis_analyzers.hl7_time import parse_date, parse_ts, ts_zone
-from adapters.lis_analyzers.hl7_values import obx_value
+from adapters.hl7.timestamps import VIETNAM_TIME, parse_ts, ts_zone
+from adapters.hl7.values import INVALID_FLAG, obx_value
 from adapters.units import to_ucum
 
-VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
 HANDLED_TYPES = frozenset({("ORU", "R01"), ("OUL", "R22"), ("OUL", "R24")})
 SPECIMEN_ROLE_PREFIX = "specimen-role:"
-INVALID_FLAG = "INVALID"
 
 
 def lab_results_from_hl7(
@@ -118,7 +116,7 @@ def _groups(message: Message) -> list[_Group]:
     for segment in message.segments[1:]:
         open_group = groups[-1] if groups and not groups[-1].obx else None
         if segment.name == "PID":
-            patient = _patient(segment)
+            patient = patient_from_pid(segment)
         elif segment.name == "SPM":
             spm, sac = segment, None
             if open_group is not None:
@@ -139,7 +137,7 @@ def _lab_result(
 ) -> LabResult | None:
     observations: list[Observation] = []
     comments: list[str] = []
-    role = (_text(group.spm, 11) or "P").upper()
+    role = (leaf(group.spm, 11) or "P").upper()
     if role != "P":
         comments.append(SPECIMEN_ROLE_PREFIX + SPECIMEN_ROLES.get(role, role))
     previous: CodedValue | None = None
@@ -170,7 +168,7 @@ def _lab_result(
         ordered_tests=[ordered] if ordered is not None else [],
         observations=observations,
         analyzer=_analyzer(context.device, group.obx[0]),
-        status=STATUSES.get((_text(obr, 25) or "").upper())
+        status=STATUSES.get((leaf(obr, 25) or "").upper())
         or next(s for s in GROUP_STATUS_PRECEDENCE if s in live),
         collected_at=_time(obr, 7, context.zone) or _time(group.spm, 17, context.zone),
         resulted_at=_time(obr, 22, context.zone),
@@ -213,9 +211,9 @@ def _observation(
         hospital_code=hospital,
         value=value,
         unit=unit,
-        reference_range=_text(obx, 7),
+        reference_range=leaf(obx, 7),
         flags=flags,
-        status=STATUSES.get((_text(obx, 11) or "").upper(), ResultStatus.UNKNOWN),
+        status=STATUSES.get((leaf(obx, 11) or "").upper(), ResultStatus.UNKNOWN),
         observed_at=_time(obx, 14, context.zone) or _time(obx, 19, context.zone),
         unmapped=loinc is None and entry is None,
     )
@@ -234,57 +232,38 @@ def _unit(obx: Segment) -> str | None:
 
 def _specimen_id(group: _Group, obr_fields: tuple[int, ...]) -> str | None:
     candidates = [
-        _text(group.spm, 2, 1, 1),
-        _text(group.spm, 2, 2, 1),
-        _text(group.sac, 3),
-        *(_text(group.obr, n) for n in obr_fields),
+        leaf(group.spm, 2, 1, 1),
+        leaf(group.spm, 2, 2, 1),
+        leaf(group.sac, 3),
+        *(leaf(group.obr, n) for n in obr_fields),
     ]
     return next((c for c in candidates if c is not None), None)
 
 
-def _patient(pid: Segment) -> PatientRef | None:
-    name = " ".join(p for c in (1, 3, 2) if (p := _text(pid, 5, c)))  # family middle given
-    patient = PatientRef(
-        id=_text(pid, 3) or _text(pid, 2),
-        name=name or None,
-        birth_date=parse_date(_text(pid, 7) or ""),
-        sex=SEXES.get((_text(pid, 8) or "").lower()),
-    )
-    return patient if patient != PatientRef() else None
-
-
 def _device(msh: Segment) -> DeviceIdentity:
-    return DeviceIdentity(model=_text(msh, 3), manufacturer=_text(msh, 4))
+    return DeviceIdentity(model=leaf(msh, 3), manufacturer=leaf(msh, 4))
 
 
 def _analyzer(device: DeviceIdentity, obx: Segment) -> DeviceIdentity | None:
     """OBX-18 (the unit that measured: LAW ``model^maker~serial^maker``) when sent, else MSH."""
-    if _text(obx, 18) is not None:
+    if leaf(obx, 18) is not None:
         device = DeviceIdentity(
-            model=_text(obx, 18), manufacturer=_text(obx, 18, 2), serial=_text(obx, 18, rep=1)
+            model=leaf(obx, 18), manufacturer=leaf(obx, 18, 2), serial=leaf(obx, 18, rep=1)
         )
     return device if device != DeviceIdentity() else None
 
 
 def _coded(segment: Segment, n: int, default_system: str) -> CodedValue | None:
-    code = _text(segment, n)
+    code = leaf(segment, n)
     if code is None:
         return None
     return CodedValue(
         code=code,
-        system=_text(segment, n, 3) or default_system,
-        display=_text(segment, n, 2),
+        system=leaf(segment, n, 3) or default_system,
+        display=leaf(segment, n, 2),
     )
 
 
 def _time(segment: Segment | None, n: int, zone: tzinfo) -> datetime | None:
-    text = _text(segment, n)
+    text = leaf(segment, n)
     return parse_ts(text, zone) if text is not None else None
-
-
-def _text(segment: Segment | None, n: int, c: int = 1, sub: int = 1, rep: int = 0) -> str | None:
-    """A leaf's text; ``None`` when absent, empty or HL7's explicit null ``""``."""
-    if segment is None:
-        return None
-    text = segment.component(n, c, rep=rep, sub=sub).strip()
-    return text if text and text != NULL else None

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from adapters.canonical.events import Alarm, VitalSigns
 from adapters.hl7.message import Message
-from adapters.lis_analyzers.hl7_results import VIETNAM_TIME
+from adapters.hl7.timestamps import VIETNAM_TIME
 from adapters.monitors.pcd01 import vitals_from_pcd01
 from adapters.monitors.pcd04 import alarms_from_pcd04
 

@@ -28,9 +28,9 @@ from datetime import datetime, tzinfo
 from adapters.canonical.codes import CodedValue, Observation, ResultStatus
 from adapters.canonical.events import VitalSigns
 from adapters.hl7.message import NULL, Message, Segment
-from adapters.lis_analyzers.hl7_results import INVALID_FLAG, VIETNAM_TIME
-from adapters.lis_analyzers.hl7_tables import SENTINELS, STATUSES
-from adapters.lis_analyzers.hl7_values import obx_value
+from adapters.hl7.tables import SENTINELS, STATUSES
+from adapters.hl7.timestamps import VIETNAM_TIME
+from adapters.hl7.values import INVALID_FLAG, obx_value
 from adapters.monitors.mdc import METRICS
 from adapters.monitors.pcd_groups import (
     LOCAL_SYSTEM,

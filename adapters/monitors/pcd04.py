@@ -28,8 +28,8 @@ from types import MappingProxyType
 
 from adapters.canonical.events import Alarm, AlarmPriority, AlarmState
 from adapters.hl7.message import Message, Segment
-from adapters.lis_analyzers.hl7_results import VIETNAM_TIME
-from adapters.lis_analyzers.hl7_values import obx_value
+from adapters.hl7.timestamps import VIETNAM_TIME
+from adapters.hl7.values import obx_value
 from adapters.monitors.mdc import ALARM_ATTRIBUTES, AlarmRole
 from adapters.monitors.pcd_groups import (
     ObrGroup,

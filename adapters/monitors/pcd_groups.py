@@ -4,9 +4,8 @@ PCD-01 and PCD-04 repeat ``PID PV1 OBR OBX…`` per patient (a central station o
 several beds in one message), so each OBR group takes the PID and PV1 that precede it. OBX rows
 before any OBR (non-IHE senders) form a group of their own without an OBR.
 
-Patient fields are read by the lab path's PID reader (``hl7_results._patient``) so a person gets
-the same id and name whichever device reported them; it and the field reader are imported from
-``adapters.lis_analyzers`` rather than copied.
+Patient fields are read by the shared PID reader (``adapters.hl7.fields.patient_from_pid``), so a
+person gets the same id and name whichever device family reported them.
 """
 
 from __future__ import annotations
@@ -15,16 +14,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 from adapters.canonical.codes import CodedValue, PatientRef
+from adapters.hl7.fields import leaf, patient_from_pid
 from adapters.hl7.message import NULL, Message, Segment
-from adapters.lis_analyzers.hl7_results import _patient, _text
-from adapters.lis_analyzers.hl7_time import parse_ts, ts_zone
+from adapters.hl7.timestamps import parse_ts, ts_zone
 from adapters.monitors.mdc import MDC_SYSTEM, METRICS, ucum_unit
 
 BED_PARTS = (1, 2, 3)  # PL: point of care, room, bed (facility and the rest name no place)
 BED_JOIN = "/"
 LOCAL_SYSTEM = "local"
 
-text = _text  # the lab path's leaf reader: ``None`` for absent, empty and ``""``
+text = leaf  # the lab path's leaf reader: ``None`` for absent, empty and ``""``
 
 
 @dataclass(slots=True)
@@ -42,7 +41,10 @@ def obr_groups(message: Message) -> list[ObrGroup]:
     bed: str | None = None
     for segment in message.segments[1:]:
         if segment.name == "PID":
-            patient, bed = _patient(segment), None  # a new patient: the old bed no longer holds
+            patient, bed = (
+                patient_from_pid(segment),
+                None,
+            )  # a new patient: the old bed no longer holds
         elif segment.name == "PV1":
             bed = bed_of(segment)
         elif segment.name == "OBR":
@@ -79,22 +81,22 @@ def message_zone(message: Message, local_zone: tzinfo) -> tzinfo:
 
 
 def time(segment: Segment | None, n: int, zone: tzinfo) -> datetime | None:
-    value = _text(segment, n)
+    value = leaf(segment, n)
     return parse_ts(value, zone) if value is not None else None
 
 
 def path(obx: Segment) -> tuple[str, ...]:
     """OBX-4 containment ``MDS.VMD.CHAN.METRIC[.facet]`` as its levels (``()`` when absent)."""
-    sub_id = (_text(obx, 4) or "").strip(".")
+    sub_id = (leaf(obx, 4) or "").strip(".")
     return tuple(sub_id.split(".")) if sub_id else ()
 
 
 def local_code(obx: Segment) -> CodedValue | None:
     """OBX-3 as sent; the system defaults to ``local`` when OBX-3.3 is empty."""
-    code = _text(obx, 3)
+    code = leaf(obx, 3)
     if code is None:
         return None
-    return CodedValue(code=code, system=_text(obx, 3, 3) or LOCAL_SYSTEM, display=_text(obx, 3, 2))
+    return CodedValue(code=code, system=leaf(obx, 3, 3) or LOCAL_SYSTEM, display=leaf(obx, 3, 2))
 
 
 def mdc_code(local: CodedValue) -> CodedValue | None:
@@ -108,7 +110,7 @@ def mdc_code(local: CodedValue) -> CodedValue | None:
 
 def obx_unit(obx: Segment) -> str | None:
     """OBX-6 in UCUM (see :func:`adapters.monitors.mdc.ucum_unit`); ``None`` when not sent."""
-    parts = [_text(obx, 6, c) or "" for c in range(1, 7)]
+    parts = [leaf(obx, 6, c) or "" for c in range(1, 7)]
     if not any(parts[:2]) and not parts[3]:
         return None
     return ucum_unit(parts[0], parts[1], parts[2], parts[3], parts[5])

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.lis_analyzers.hl7_time import parse_date, parse_ts, ts_zone
+from adapters.hl7.timestamps import parse_date, parse_ts, ts_zone
 from adapters.units import to_ucum
 
 ICT = timezone(timedelta(hours=7))

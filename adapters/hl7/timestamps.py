@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta, timezone, tzinfo
 
+# Where the wards are: times a device sends without an offset are read in this zone.
+VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
+
 _TS = re.compile(
     r"(?P<year>\d{4})(?P<month>\d{2})?(?P<day>\d{2})?(?P<hour>\d{2})?(?P<minute>\d{2})?"
     r"(?P<second>\d{2})?(?:\.(?P<fraction>\d{1,6}))?(?P<offset>[+-]\d{4})?"

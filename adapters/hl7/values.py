@@ -9,6 +9,8 @@ from types import MappingProxyType
 from adapters.hl7.message import NULL, Segment
 
 REPETITION_JOIN = "~"
+# Flag on an observation whose value a device marks as not valid (a sentinel like -999).
+INVALID_FLAG = "INVALID"
 CODED_TYPES = frozenset({"CE", "CWE", "CNE", "CF"})
 
 Value = str | float | None
