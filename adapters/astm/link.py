@@ -36,12 +36,19 @@ import itertools
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
 
 from adapters.astm.dialect_link import HOST, LinkConfig
 from adapters.astm.frames import ACK, ENQ, EOT, NAK, Control, Frame, FrameDecoder, encode_frames
-
-Role = Literal["sender", "receiver"]
+from adapters.astm.link_events import (
+    Event,
+    FrameRejected,
+    LinkEstablished,
+    LinkReleased,
+    LinkTimedOut,
+    MessageReceived,
+    SendCompleted,
+    SendFailed,
+)
 
 
 class State(enum.Enum):
@@ -59,60 +66,6 @@ class _Input(enum.Enum):
     EOT = EOT
     FRAME = "frame"
     TIMEOUT = "timeout"
-
-
-@dataclass(frozen=True, slots=True)
-class MessageReceived:
-    message_id: int
-    records: list[bytes]
-    raw: bytes
-    """Every accepted frame of the message, as received (audit and quarantine)."""
-    held: bool = True
-    """``False``: delivered at EOT without an L record, its frames already ACKed."""
-
-
-@dataclass(frozen=True, slots=True)
-class FrameRejected:
-    reason: str
-    raw: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class LinkTimedOut:
-    role: Role
-    waiting_for: str
-
-
-@dataclass(frozen=True, slots=True)
-class LinkEstablished:
-    role: Role
-
-
-@dataclass(frozen=True, slots=True)
-class LinkReleased:
-    role: Role
-
-
-@dataclass(frozen=True, slots=True)
-class SendCompleted:
-    send_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class SendFailed:
-    send_id: int
-    reason: str
-
-
-Event = (
-    MessageReceived
-    | FrameRejected
-    | LinkTimedOut
-    | LinkEstablished
-    | LinkReleased
-    | SendCompleted
-    | SendFailed
-)
 
 
 @dataclass(slots=True)

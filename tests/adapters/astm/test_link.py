@@ -8,14 +8,13 @@ from pathlib import Path
 import pytest
 
 from adapters.astm.frames import encode_frames
-from adapters.astm.link import (
-    AstmLink,
+from adapters.astm.link import AstmLink, State
+from adapters.astm.link_events import (
     FrameRejected,
     LinkEstablished,
     LinkReleased,
     LinkTimedOut,
     MessageReceived,
-    State,
 )
 from tests.adapters.astm.test_frames import LOCAL, corpus_frames, shared
 

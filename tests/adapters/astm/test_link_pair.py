@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 from adapters.astm.dialect_link import INSTRUMENT
 from adapters.astm.frames import encode_frames
-from adapters.astm.link import (
-    AstmLink,
+from adapters.astm.link import AstmLink
+from adapters.astm.link_events import (
     LinkEstablished,
     LinkReleased,
     LinkTimedOut,
