@@ -3,7 +3,7 @@
 Fields are kept as the raw (still escaped) text between field separators, so nothing is lost or
 re-encoded on the way to the store; accessors split repetitions, components and subcomponents
 first and unescape each leaf last (HL7 v2 ch. 2: "split first, then unescape"). Numbering follows
-the standard: ``segment.field(3)`` is XXX-3, and for MSH, ``field(1)`` is the field separator and
+the standard: ``segment.field(3)`` is SEG-3, and for MSH, ``field(1)`` is the field separator and
 ``field(2)`` the encoding characters, so MSH-9 is ``field(9)`` as in every HL7 document.
 """
 
@@ -27,7 +27,7 @@ class Delimiters:
 class Segment:
     name: str
     fields: tuple[str, ...]
-    """Raw field texts; ``fields[0]`` is the segment name, ``fields[n]`` is XXX-n."""
+    """Raw field texts; ``fields[0]`` is the segment name, ``fields[n]`` is SEG-n."""
     delimiters: Delimiters
     _split: dict[int, tuple[tuple[tuple[str, ...], ...], ...]] = field(
         default_factory=dict, compare=False, repr=False
@@ -36,7 +36,7 @@ class Segment:
     same fields many times (code, text and system of OBX-3, …), so each is split once."""
 
     def field(self, n: int) -> str:
-        """Raw text of XXX-n ('' when absent)."""
+        """Raw text of SEG-n ('' when absent)."""
         return self.fields[n] if n < len(self.fields) else ""
 
     def repetitions(self, n: int) -> list[str]:
@@ -46,7 +46,7 @@ class Segment:
         return raw.split(self.delimiters.repetition) if raw else []
 
     def component(self, n: int, c: int = 1, *, rep: int = 0, sub: int = 1) -> str:
-        """Unescaped XXX-n.c (.sub) of repetition ``rep`` ('' when absent)."""
+        """Unescaped SEG-n.c (.sub) of repetition ``rep`` ('' when absent)."""
         if self.name == "MSH" and n <= 2:
             return self.field(n) if (c, rep, sub) == (1, 0, 1) else ""
         tree = self._split.get(n)
@@ -59,7 +59,7 @@ class Segment:
         return _escape.unescape(leaf, self.delimiters)
 
     def text(self, n: int) -> str:
-        """XXX-n.1 of the first repetition, unescaped: the common case of a simple field."""
+        """SEG-n.1 of the first repetition, unescaped: the common case of a simple field."""
         return self.component(n, 1)
 
 
