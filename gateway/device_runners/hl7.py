@@ -17,18 +17,20 @@ import codecs
 import hashlib
 import logging
 import ssl
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Protocol
 
-from adapters.canonical.events import CanonicalEvent
+from adapters.canonical.events import CanonicalEvent, VitalSigns
 from adapters.codemap import CodeMap, load_code_map
 from adapters.hl7.message import Message
 from adapters.hl7.options import Hl7LinkOptions
 from adapters.hl7.session import Hl7Session, MessageReceived, MessageRejected
 from adapters.lis_analyzers.hl7_results import lab_results_from_hl7
 from adapters.lis_analyzers.kind import Hl7AnalyzerOptions
+from adapters.monitors.kind import Hl7MonitorOptions
 from adapters.monitors.pcd import monitor_events_from_hl7
 from drivers.base import ByteStream
 from drivers.registry import accepts_connections
@@ -72,8 +74,24 @@ async def run_hl7_analyzer(device: Hl7Device, intake: Intake) -> None:
 
 
 async def run_hl7_monitor(device: Hl7Device, intake: Intake) -> None:
-    """Serve a monitor's MLLP connection(s): PCD-01 → ``vital_signs``, PCD-04 → ``alarm``."""
-    await serve_hl7(device, intake, monitor_events_from_hl7)
+    """Serve a monitor's MLLP connection(s): PCD-01 → ``vital_signs``, PCD-04 → ``alarm``.
+
+    Numerics are thinned by the device's rate policy; alarms never are.
+    """
+    options = device.options
+    assert isinstance(options, Hl7MonitorOptions)
+    policy = options.rate_policy()
+
+    def read(message: Message) -> list[CanonicalEvent]:
+        now = time.monotonic()
+        events: list[CanonicalEvent] = []
+        for event in monitor_events_from_hl7(message):
+            kept = policy.apply(event, now) if isinstance(event, VitalSigns) else event
+            if kept is not None:
+                events.append(kept)
+        return events
+
+    await serve_hl7(device, intake, read)
 
 
 async def serve_hl7(device: Hl7Device, intake: Intake, mapper: Mapper) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import subprocess
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from adapters.monitors.pcd import monitor_events_from_hl7
 from tests.e2e.harness import ConsumerProcess, async_wait_for
 from tests.e2e.test_hl7_analyzer import REPO, SHARED_CORPUS, running_gateway
 from tests.hardware_sim.broker import Mosquitto, free_port, wait_for_port
-from tests.hardware_sim.hl7_sender import messages_in_file, parse_ack
+from tests.hardware_sim.hl7_sender import Hl7Sender, messages_in_file, parse_ack
+from tests.hardware_sim.monitor import SimulatedBed
 
 MONITOR_FILES = [
     "hl7_oru_r01_pcd01_mindray_vs900_vitals.hl7",
@@ -92,3 +94,33 @@ async def test_python_hl7_mllp_send_delivers_every_monitor_sample(
     alarms = [e["payload"] for e in envelopes if e["payload"]["kind"] == "alarm"]
     assert alarms
     assert all(a["priority"] in ("low", "medium", "high") for a in alarms)
+
+
+async def test_change_policy_thins_numerics_and_never_an_alarm(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    port = free_port()
+    devices = (
+        f'[[devices]]\nid = "bed-07-monitor"\nkind = "hl7-monitor"\n'
+        f'connection = "listen://127.0.0.1:{port}"\n[devices.options]\n'
+        'forward = "change"\ndeadbands = { "*" = 50 }\nmax_silence_s = 3600\n'
+    )
+    bed = SimulatedBed("Bed07", "PT-0007", "PHẠM^MINH^ĐỨC", random.Random(1))
+    consumer = await asyncio.to_thread(ConsumerProcess(tmp_path, mosquitto.url).start)
+    codes = []
+    async with running_gateway(tmp_path, mosquitto, devices):
+        await asyncio.to_thread(wait_for_port, "127.0.0.1", port)
+        sender = await Hl7Sender.connect("127.0.0.1", port)
+        for n in range(10):
+            bed.step()
+            if n == 5:
+                bed.values["150456"] = 85.0  # a desaturation: the alarm must not be thinned
+            for message in [*bed.alarms(), bed.vitals()]:
+                codes.append((await sender.send(message)).code)
+        await sender.close()
+        await async_wait_for(lambda: len(consumer.ids()) >= 2, 30, "vitals and alarm")
+        await asyncio.sleep(0.5)  # anything else would have arrived by now
+    consumer.stop()
+    kinds = sorted(e["payload"]["kind"] for e in consumer.envelopes())
+    assert codes == ["CA"] * 11  # every message acknowledged, thinned or not
+    assert kinds == ["alarm", "vital_signs"]  # 10 snapshots within the deadband → the first
