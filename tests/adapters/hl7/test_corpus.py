@@ -54,8 +54,9 @@ def test_corpus_message_parses(name: str) -> None:
 
 
 def test_corpus_obx_counts() -> None:
+    corpus = shared_corpus()  # skips, saying so, in a bare clone
     counts = {
-        name: len(parse_message((shared_corpus() / name).read_bytes()).all("OBX"))
+        name: len(parse_message((corpus / name).read_bytes()).all("OBX"))
         for name in corpus_names("hl7_o*.hl7")
     }
     assert counts["hl7_oru_r01_mindray_bc5380_cbc_loinc_99mrc_manual_example.hl7"] == 27
