@@ -7,9 +7,10 @@ escaped delimiter never splits a value. Unescaping never raises: unknown or brok
 
 from __future__ import annotations
 
-import binascii
 from dataclasses import dataclass
 from functools import lru_cache
+
+from adapters.escapes import unescape_sequences
 
 _HEX_ESCAPED = "\r\n"
 """Characters that would end a record; sent as ``&X0D&`` / ``&X0A&``."""
@@ -34,43 +35,9 @@ def _named(delimiters: Delimiters) -> dict[str, str]:
     }
 
 
-def _hex(digits: str) -> str | None:
-    """``&Xhh..&`` payload: UTF-8 when the bytes are valid UTF-8, else latin-1; None if not hex."""
-    try:
-        data = binascii.unhexlify(digits)
-    except (binascii.Error, ValueError):
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
 def unescape(text: str, delimiters: Delimiters) -> str:
     """Replace the escape sequences in one leaf value; unknown or broken ones stay as sent."""
-    esc = delimiters.escape
-    if esc not in text:
-        return text
-    named = _named(delimiters)
-    out: list[str] = []
-    start = 0
-    while (open_at := text.find(esc, start)) >= 0:
-        close_at = text.find(esc, open_at + 1)
-        if close_at < 0:
-            break
-        body = text[open_at + 1 : close_at]
-        value = named.get(body)
-        if value is None and body[:1] == "X" and len(body) > 1:
-            value = _hex(body[1:])
-        if value is None:  # not a sequence: keep the text, and rescan from the second char
-            out.append(text[start:close_at])
-            start = close_at
-            continue
-        out.append(text[start:open_at])
-        out.append(value)
-        start = close_at + 1
-    out.append(text[start:])
-    return "".join(out)
+    return unescape_sequences(text, delimiters.escape, _named(delimiters))
 
 
 @lru_cache(maxsize=16)

@@ -8,9 +8,9 @@ characters and patient names such as ``\`` (a crash in HL7-dotnetcore#62), and u
 
 from __future__ import annotations
 
-import binascii
 from functools import lru_cache
 
+from adapters.escapes import unescape_sequences
 from adapters.hl7.message import Delimiters
 
 _FORMATTING: dict[str, str] = {"H": "", "N": "", ".br": "\n"}
@@ -31,39 +31,9 @@ def _named(delimiters: Delimiters) -> dict[str, str]:
     }
 
 
-def _hex(digits: str) -> str | None:
-    r"""``\Xhh...\`` payload: UTF-8 if the bytes are valid UTF-8, else latin-1; None if not hex."""
-    try:
-        data = binascii.unhexlify(digits)
-    except (binascii.Error, ValueError):
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
 def unescape(text: str, delimiters: Delimiters) -> str:
     """Replace the escape sequences in one leaf value; unknown or broken ones stay as sent."""
-    esc = delimiters.escape
-    if not esc or esc not in text:
-        return text
-    named = _named(delimiters)
-    out: list[str] = []
-    start = 0
-    while (open_at := text.find(esc, start)) >= 0:
-        close_at = text.find(esc, open_at + 1)
-        if close_at < 0:
-            break
-        body = text[open_at + 1 : close_at]
-        value = named.get(body)
-        if value is None and body[:1] == "X" and len(body) > 1:
-            value = _hex(body[1:])
-        out.append(text[start:open_at])
-        out.append(text[open_at : close_at + 1] if value is None else value)
-        start = close_at + 1
-    out.append(text[start:])
-    return "".join(out)
+    return unescape_sequences(text, delimiters.escape, _named(delimiters))
 
 
 @lru_cache(maxsize=64)

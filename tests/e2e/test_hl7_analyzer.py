@@ -8,6 +8,7 @@ import random
 import shutil
 import ssl
 import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,6 +26,7 @@ from tests.e2e.harness import ConsumerProcess, async_wait_for, write_config
 from tests.e2e.pki import make_pki
 from tests.hardware_sim.broker import Mosquitto, free_port, wait_for_port
 from tests.hardware_sim.hl7_sender import (
+    Ack,
     Hl7Sender,
     encode_cp1258,
     messages_in_file,
@@ -74,6 +76,22 @@ async def running_gateway(
         await task
 
 
+async def mllp_send(messages: list[bytes], port: int, workdir: Path) -> list[Ack]:
+    """Send with python-hl7's own ``mllp_send`` tool (a peer we did not write); its ACKs."""
+    framed = workdir / "messages.mllp"
+    framed.write_bytes(b"".join(encode_frame(m) for m in messages))
+    tool = Path(sys.executable).with_name("mllp_send")
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [str(tool), "--file", str(framed), "-p", str(port), "127.0.0.1"],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    lines = result.stdout.decode().replace("\\r", "\r").split("\n")
+    return [parse_ack(line.encode()) for line in lines if "MSA" in line]
+
+
 def lab_messages() -> list[tuple[str, bytes]]:
     found = []
     if SHARED_CORPUS.is_dir():
@@ -95,31 +113,11 @@ async def test_python_hl7_mllp_send_delivers_every_lab_sample(
         if SHARED_CORPUS.is_dir()
         for m in messages_in_file(SHARED_CORPUS / name)
     ]
-    framed = tmp_path / "messages.mllp"
-    framed.write_bytes(b"".join(encode_frame(m) for m in [m for _, m in samples] + refused))
     port = free_port()
     consumer = await asyncio.to_thread(ConsumerProcess(tmp_path, mosquitto.url).start)
     async with running_gateway(tmp_path, mosquitto, device_toml(port)) as gateway:
         await asyncio.to_thread(wait_for_port, "127.0.0.1", port)
-        result = await asyncio.to_thread(
-            subprocess.run,
-            [
-                str(REPO / ".venv" / "bin" / "mllp_send"),
-                "--file",
-                str(framed),
-                "-p",
-                str(port),
-                "127.0.0.1",
-            ],
-            capture_output=True,
-            timeout=60,
-            check=True,
-        )
-        acks = [
-            parse_ack(line.encode())
-            for line in result.stdout.decode().replace("\\r", "\r").split("\n")
-            if "MSA" in line
-        ]
+        acks = await mllp_send([m for _, m in samples] + refused, port, tmp_path)
         expected_results = [
             r
             for _, m in samples

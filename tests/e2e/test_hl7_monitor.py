@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import random
-import subprocess
 from pathlib import Path
 
 from adapters.hl7.parse import parse_message
-from adapters.mllp import encode_frame
 from adapters.monitors.pcd import monitor_events_from_hl7
 from tests.e2e.harness import ConsumerProcess, async_wait_for
-from tests.e2e.test_hl7_analyzer import REPO, SHARED_CORPUS, running_gateway
+from tests.e2e.test_hl7_analyzer import REPO, SHARED_CORPUS, mllp_send, running_gateway
 from tests.hardware_sim.broker import Mosquitto, free_port, wait_for_port
-from tests.hardware_sim.hl7_sender import Hl7Sender, messages_in_file, parse_ack
+from tests.hardware_sim.hl7_sender import Hl7Sender, messages_in_file
 from tests.hardware_sim.monitor import SimulatedBed
 
 MONITOR_FILES = [
@@ -42,8 +40,6 @@ async def test_python_hl7_mllp_send_delivers_every_monitor_sample(
 ) -> None:
     messages = monitor_messages()
     assert messages, "no monitor HL7 samples found"
-    framed = tmp_path / "monitor.mllp"
-    framed.write_bytes(b"".join(encode_frame(m) for m in messages))
     expected = [e for m in messages for e in monitor_events_from_hl7(parse_message(m))]
     port = free_port()
     devices = (
@@ -53,27 +49,9 @@ async def test_python_hl7_mllp_send_delivers_every_monitor_sample(
     consumer = await asyncio.to_thread(ConsumerProcess(tmp_path, mosquitto.url).start)
     async with running_gateway(tmp_path, mosquitto, devices):
         await asyncio.to_thread(wait_for_port, "127.0.0.1", port)
-        result = await asyncio.to_thread(
-            subprocess.run,
-            [
-                str(REPO / ".venv" / "bin" / "mllp_send"),
-                "--file",
-                str(framed),
-                "-p",
-                str(port),
-                "127.0.0.1",
-            ],
-            capture_output=True,
-            timeout=60,
-            check=True,
-        )
+        acks = await mllp_send(messages, port, tmp_path)
         await async_wait_for(lambda: len(consumer.ids()) >= len(expected), 30, "monitor events")
     consumer.stop()
-    acks = [
-        parse_ack(line.encode())
-        for line in result.stdout.decode().replace("\\r", "\r").split("\n")
-        if "MSA" in line
-    ]
     parsed = [parse_message(m) for m in messages]
     assert [a.control_id for a in acks] == [m.control_id for m in parsed]
     # PCD senders ask for a commit ACK (MSH-15 AL): CA; original mode: AA.
