@@ -27,6 +27,7 @@ from gateway.http import ControlServer, Verdict
 from gateway.intake import Intake
 from gateway.metrics import Metrics
 from gateway.pipeline import DeviceInfo, Pipeline
+from gateway.query_desk import QueryDesk
 from gateway.registry import DEVICE_KINDS, options_model_of, resolve
 from gateway.rejects import RejectArchive
 from gateway.settings import Settings
@@ -111,8 +112,16 @@ class Gateway:
             max_batch=settings.store.max_batch,
             on_commit=self._observe_commit,
         )
+        # Subscribe to answers only when some device can ask (an ACL may forbid the topic).
+        asks = any(DEVICE_KINDS[d.kind].asks_host for d in devices)
+        desk = QueryDesk() if asks else None
         self.forwarder = Forwarder(
-            forwarder_config(settings), self.topics, self.outbox, self.metrics, self.status
+            forwarder_config(settings),
+            self.topics,
+            self.outbox,
+            self.metrics,
+            self.status,
+            desk=desk,
         )
         self.pipeline = Pipeline(
             topics=self.topics,
@@ -122,6 +131,7 @@ class Gateway:
             devices={d.id: DeviceInfo(kind=d.kind, encoding=d.encoding) for d in settings.devices},
             on_committed=self.forwarder.notify,
             rejects=RejectArchive(Path(settings.store.path).parent / "rejected"),
+            desk=desk,
         )
         host, _, port = settings.http.listen.rpartition(":")
         self.control = ControlServer(

@@ -29,6 +29,7 @@ from gateway.broker_connection import ForwarderConfig, broker_refused_mqtt5, mak
 from gateway.lanes import LaneReader
 from gateway.metrics import Metrics
 from gateway.mqtt_properties import PublishProperties
+from gateway.query_desk import QueryDesk
 from gateway.status import StatusBoard
 from gateway.topics import Lane, Topics
 
@@ -47,8 +48,11 @@ class Forwarder:
         outbox: AsyncOutbox,
         metrics: Metrics,
         status: StatusBoard,
+        *,
+        desk: QueryDesk | None = None,
     ) -> None:
         self._cfg = config
+        self._desk = desk
         self._topics = topics
         self._outbox = outbox
         self._metrics = metrics
@@ -146,6 +150,8 @@ class Forwarder:
             await client.publish(self._topics.status, self._status_payload("online"), 1, True)
             if self._cfg.end_to_end:
                 await client.subscribe(self._topics.ack, qos=1)
+            if self._desk is not None:
+                await client.subscribe(self._topics.query_replies, qos=1)
             self._status.mark_all_changed()
             self._lanes.reset()
             self._wake.set()
@@ -161,7 +167,7 @@ class Forwarder:
     async def _serve(self, client: aiomqtt.Client, paho: paho_mqtt.Client) -> None:
         workers = [
             asyncio.create_task(self._pump(paho)),
-            asyncio.create_task(self._read_acks(client)),
+            asyncio.create_task(self._read_inbound(client)),
             asyncio.create_task(self._flusher()),
             asyncio.create_task(self._publish_statuses(client)),
             asyncio.create_task(self._retry_later()),
@@ -258,9 +264,14 @@ class Forwarder:
             self._lanes.release(batch)
 
     # -- end-to-end acks, retries and status -----------------------------------------------------
-    async def _read_acks(self, client: aiomqtt.Client) -> None:
+    async def _read_inbound(self, client: aiomqtt.Client) -> None:
+        """End-to-end acks and answers to host queries: the centre → gateway topics."""
         # Iterating also surfaces a lost connection as MqttError, ending the session.
         async for message in client.messages:
+            if self._desk is not None and not message.topic.matches(self._topics.ack):
+                if isinstance(message.payload, bytes):
+                    self._desk.deliver(message.payload)
+                continue
             ids = _parse_ack(message.payload)
             if ids is None:
                 log.warning("ignored a malformed end-to-end ack on %s", message.topic)

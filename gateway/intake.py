@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from adapters.canonical.events import CanonicalEvent, DeviceState
+from adapters.canonical.events import CanonicalEvent, DeviceState, OrderQuery
+from adapters.canonical.orders import OrderReply
 
 
 class Intake(Protocol):
@@ -39,6 +40,16 @@ class Intake(Protocol):
 
         A message with two specimens must not be half stored, or the device's retry after a
         negative answer would store the first specimen twice.
+        """
+        ...
+
+    async def ask_host(
+        self, device_id: str, query: OrderQuery, *, raw: bytes | None, timeout_s: float
+    ) -> OrderReply | None:
+        """Commit the query (it is forwarded on the alarm lane) and wait for the centre's answer.
+
+        ``None`` when no answer came within ``timeout_s`` or the query could not be stored: the
+        device is then told "no information" while it still listens.
         """
         ...
 

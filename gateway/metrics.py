@@ -27,6 +27,12 @@ class Metrics:
             ["device", "kind"],
             registry=r,
         )
+        self.unmapped = Counter(
+            "wardlink_unmapped_codes_total",
+            "Results forwarded with a local test code the code map does not know: rows to add",
+            ["device", "code"],
+            registry=r,
+        )
         self.rejected = Counter(
             "wardlink_intake_rejected_total",
             "Malformed device input, answered negatively and kept for inspection",

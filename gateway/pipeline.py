@@ -6,15 +6,18 @@ after the group commit holding the event has reached disk (promise 1).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from adapters.canonical.events import CanonicalEvent, DeviceState
+from adapters.canonical.events import CanonicalEvent, DeviceState, LabResult, OrderQuery
+from adapters.canonical.orders import OrderReply
 from edge_store import AsyncOutbox, NewEntry, StoreError
 from gateway.envelope import Envelope, RawMessage, UlidFactory, utc_now
 from gateway.metrics import Metrics
+from gateway.query_desk import QueryDesk
 from gateway.rejects import RejectArchive
 from gateway.status import StatusBoard
 from gateway.topics import Lane, Topics, lane_for
@@ -43,6 +46,7 @@ class Pipeline:
         devices: dict[str, DeviceInfo],
         on_committed: Callable[[Lane], None],
         rejects: RejectArchive | None = None,
+        desk: QueryDesk | None = None,
     ) -> None:
         self._topics = topics
         self._outbox = outbox
@@ -51,6 +55,7 @@ class Pipeline:
         self._devices = devices
         self._on_committed = on_committed
         self._rejects = rejects
+        self._desk = desk
         self._ids = UlidFactory()
         self._seq: dict[str, int] = {}
         self._closed = False
@@ -136,9 +141,34 @@ class Pipeline:
         for event in events:
             self._metrics.bound(self._metrics.messages_in, device_id, event.kind).inc()
             self._status.message_committed(device_id)
+            if isinstance(event, LabResult):
+                for observation in event.observations:
+                    if observation.unmapped:
+                        code = observation.local_code.code
+                        self._metrics.unmapped.labels(device=device_id, code=code).inc()
         for lane in {lane_for(event.kind) for event in events}:
             self._on_committed(lane)
         return [entry.id for entry in entries]
+
+    async def ask_host(
+        self, device_id: str, query: OrderQuery, *, raw: bytes | None, timeout_s: float
+    ) -> OrderReply | None:
+        if self._desk is None:
+            return None
+        answer = self._desk.expect(query.query_id)
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self.submit(device_id, query, raw=raw)
+                return await answer
+        except TimeoutError:
+            log.info(
+                "device %s: query %s unanswered in %.1f s", device_id, query.query_id, timeout_s
+            )
+            return None
+        except StoreError:
+            return None  # logged and counted by submit
+        finally:
+            self._desk.forget(query.query_id)
 
     def report_state(self, device_id: str, state: DeviceState, detail: str | None = None) -> None:
         self._status.report_state(device_id, state, detail)

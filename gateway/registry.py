@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -28,6 +29,8 @@ class KindSpec:
         schemes: Connection URL schemes the kind can work over.
         dialects: Vendor dialects beyond ``generic``, which every kind accepts.
         sample_config: Path, relative to the repository root, of the kind's annotated sample.
+        asks_host: The kind's devices ask the centre questions (host query), so the gateway
+            subscribes to answers.
     """
 
     description: str
@@ -36,11 +39,22 @@ class KindSpec:
     schemes: tuple[str, ...]
     dialects: tuple[str, ...]
     sample_config: str
+    asks_host: bool = False
 
     @property
     def allowed_dialects(self) -> tuple[str, ...]:
         return ("generic", *(name for name in self.dialects if name != "generic"))
 
+
+_ASTM_DIALECTS = tuple(
+    sorted(
+        p.stem.replace("_", "-")
+        for p in (Path(__file__).resolve().parents[1] / "adapters/lis_analyzers/dialects").glob(
+            "*.toml"
+        )
+    )
+)
+"""Read from file names only, so listing kinds imports nothing (see the module docstring)."""
 
 DEVICE_KINDS: Mapping[str, KindSpec] = MappingProxyType(
     {
@@ -59,6 +73,16 @@ DEVICE_KINDS: Mapping[str, KindSpec] = MappingProxyType(
             schemes=("listen", "tcp", "serial"),
             dialects=(),
             sample_config="adapters/lis_analyzers/sample.toml",
+        ),
+        "astm-analyzer": KindSpec(
+            description="Lab analyzer sending ASTM E1394 results (E1381 framed or bare records), "
+            "asking for orders by barcode",
+            options_model="adapters.lis_analyzers.astm_kind:AstmAnalyzerOptions",
+            runner="gateway.device_runners.astm:run_astm_analyzer",
+            schemes=("serial", "listen", "tcp"),
+            dialects=("auto", *_ASTM_DIALECTS),
+            sample_config="adapters/lis_analyzers/astm_sample.toml",
+            asks_host=True,
         ),
         "hl7-monitor": KindSpec(
             description="Bedside monitor or central station sending IHE PCD-01/PCD-04 over MLLP",

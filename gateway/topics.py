@@ -16,6 +16,7 @@ KIND_SEGMENTS: dict[str, str] = {
     "alarm": "alarm",
     "identification": "ident",
     "environment_reading": "env",
+    "order_query": "query",
     "device_status": "device-events",
 }
 
@@ -27,8 +28,13 @@ class Lane(IntEnum):
     NORMAL = 1
 
 
+URGENT_KINDS = frozenset({"alarm", "order_query"})
+"""Kinds that take the alarm lane: a nurse waits for an alarm, an analyzer for its orders
+(it gives up after its own timeout), so neither may queue behind a backlog."""
+
+
 def lane_for(kind: str) -> Lane:
-    return Lane.ALARM if kind == "alarm" else Lane.NORMAL
+    return Lane.ALARM if kind in URGENT_KINDS else Lane.NORMAL
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,15 @@ class Topics:
 
     def device_status(self, device_id: str) -> str:
         return f"{self.base}/device/{device_id}/status"
+
+    def query_reply(self, device_id: str) -> str:
+        """Where the centre answers a device's ``order_query`` (centre → gateway)."""
+        return f"{self.base}/query-reply/{device_id}"
+
+    @property
+    def query_replies(self) -> str:
+        """The gateway's subscription for every device's query answers."""
+        return f"{self.base}/query-reply/+"
 
     @property
     def ack(self) -> str:

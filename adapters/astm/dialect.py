@@ -119,6 +119,13 @@ class Dialect(_Frozen):
     placeholder_dates: tuple[str, ...] = ()
     """Date prefixes meaning "no date" (Phadia ``18991230``)."""
     roles: tuple[RoleRule, ...] = ()
+    query_specimen_components: tuple[int, ...] = Field(default=(2, 1), min_length=1)
+    """Q-3 components holding the specimen id, best first (``^SID``: 2; Roche ``^^SID^…``: 3)."""
+    order_position_from_query: bool = False
+    """Echo the Q-3 components after the specimen id in O-4 (Roche rack and position)."""
+    no_information: Literal["terminator", "echo-query", "no-order"] = "terminator"
+    """The reply when the host has no orders: ``H``+``L|1|I``; ``H``+the ``Q``+``L|1|I``
+    (Siemens Centaur); or an ``O`` per specimen with report type ``Y`` (no order)."""
 
     @field_validator("match")
     @classmethod

@@ -107,6 +107,21 @@ class EnvironmentReading(_Event):
     in_alarm: bool = False
 
 
+class OrderQuery(_Event):
+    """An analyzer asks the host which tests to run on specimens (ASTM Q record, host query).
+
+    The centre answers with an :class:`adapters.canonical.orders.OrderReply` carrying the same
+    ``query_id`` on ``query-reply/{device}``; after ``reply_by`` the analyzer has already been
+    told "no information" and a late answer is ignored.
+    """
+
+    kind: Literal["order_query"] = "order_query"
+    query_id: str
+    specimen_ids: list[str]
+    tests: list[str] = Field(default_factory=list, description="empty: all tests on order")
+    reply_by: datetime
+
+
 class DeviceState(StrEnum):
     CONNECTED = "connected"
     DISCONNECTED = "disconnected"
@@ -126,6 +141,12 @@ class DeviceStatus(_Event):
 
 
 CanonicalEvent = Annotated[
-    LabResult | VitalSigns | Alarm | Identification | EnvironmentReading | DeviceStatus,
+    LabResult
+    | VitalSigns
+    | Alarm
+    | Identification
+    | EnvironmentReading
+    | OrderQuery
+    | DeviceStatus,
     Field(discriminator="kind"),
 ]

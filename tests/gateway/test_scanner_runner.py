@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.canonical.events import CanonicalEvent, DeviceState, Identification
+from adapters.canonical.events import CanonicalEvent, DeviceState, Identification, OrderQuery
+from adapters.canonical.orders import OrderReply
 from drivers import tcp
 from drivers.backoff import Backoff
 from drivers.base import ByteStream, OpenFailedError
@@ -67,6 +68,11 @@ class RecordingIntake:
         device_time: datetime | None = None,
     ) -> list[str]:
         return [await self.submit(device_id, e, raw=raw, device_time=device_time) for e in events]
+
+    async def ask_host(
+        self, device_id: str, query: OrderQuery, *, raw: bytes | None, timeout_s: float
+    ) -> OrderReply | None:
+        raise AssertionError("a scanner never asks the host")
 
     def report_state(self, device_id: str, state: DeviceState, detail: str | None = None) -> None:
         self.states.append((state, detail))

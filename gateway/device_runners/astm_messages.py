@@ -1,0 +1,148 @@
+"""What the gateway does with one complete ASTM message: store its results, answer its query.
+
+Shared by the framed (E1381) and bare-record wires of :mod:`gateway.device_runners.astm`. A
+message's results are committed in one transaction before :meth:`AnalyzerMessages.take` returns
+``stored=True``; only then may the wire acknowledge the message's last frame (promise 1).
+Content we cannot read is acknowledged, counted and kept under ``rejected/``: sending it again
+would not make it readable, and a NAK would only make the analyzer retry six times and fail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from adapters.astm.dialect import Dialect, load_dialect, match_dialect
+from adapters.astm.host_query import HostQuery, host_query, no_information_records, order_records
+from adapters.astm.records import AstmMessage, AstmRecordError, parse_transmission
+from adapters.canonical.events import CanonicalEvent, OrderQuery
+from adapters.codemap import CodeMap
+from adapters.hl7.timestamps import VIETNAM_TIME
+from adapters.lis_analyzers.astm_kind import AstmAnalyzerOptions
+from adapters.lis_analyzers.astm_results import lab_results_from_astm
+from gateway.envelope import UlidFactory, utc_now
+from gateway.intake import Intake
+
+log = logging.getLogger(__name__)
+
+_RECENT_MESSAGES = 2048
+AUTO = "auto"
+GENERIC = "generic"
+
+
+@dataclass(frozen=True, slots=True)
+class PendingQuery:
+    """A question to forward once the message carrying it is acknowledged."""
+
+    message: AstmMessage
+    query: HostQuery
+    dialect: Dialect
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    stored: bool
+    """False: nothing durable happened; the wire must answer so the analyzer sends it again."""
+    queries: list[PendingQuery] = field(default_factory=list)
+
+
+class AnalyzerMessages:
+    """One analyzer's messages → committed lab results and host queries (all connections)."""
+
+    def __init__(
+        self,
+        device_id: str,
+        *,
+        dialect: str,
+        encoding: str,
+        code_map: CodeMap,
+        options: AstmAnalyzerOptions,
+        intake: Intake,
+    ) -> None:
+        self._device_id = device_id
+        self._dialect = dialect
+        self._encoding = encoding
+        self._code_map = code_map
+        self._options = options
+        self._intake = intake
+        self._query_ids = UlidFactory()
+        # A whole message sent again (the analyzer gave up on a lost final ACK): stored once.
+        self._stored: OrderedDict[str, None] = OrderedDict()
+
+    def dialect_of(self, message: AstmMessage) -> Dialect:
+        name = self._dialect
+        if name == AUTO:
+            name = match_dialect(message.header.record.fields) or GENERIC
+        return load_dialect(name)
+
+    async def take(self, records: list[bytes], raw: bytes) -> Taken:
+        """Store the results of one message; return the queries it asks, to answer after."""
+        device_id = self._device_id
+        key = hashlib.sha256(b"\r".join(records)).hexdigest()
+        if key in self._stored:
+            log.info("device %s: a message sent again (lost ACK?): stored once", device_id)
+            return Taken(stored=True)
+        try:
+            messages = parse_transmission(records, encoding=self._encoding)
+        except AstmRecordError as exc:
+            self._intake.count_rejected(device_id, f"not ASTM E1394: {exc.reason}", raw)
+            return Taken(stored=True)
+        events: list[CanonicalEvent] = []
+        queries = []
+        try:
+            for message in messages:
+                dialect = self.dialect_of(message)
+                events += lab_results_from_astm(message, self._code_map, device_id, dialect)
+                query = host_query(message, dialect)
+                if query is not None:
+                    queries.append(PendingQuery(message, query, dialect, raw))
+        except Exception:
+            log.exception("device %s: a message could not be mapped", device_id)
+            self._intake.count_rejected(device_id, "unmappable content", raw)
+            return Taken(stored=True)
+        if events:
+            try:
+                await self._intake.submit_many(device_id, events, raw=raw)
+            except Exception as exc:  # StoreError above all: the analyzer must resend later
+                log.warning(
+                    "device %s: message not stored (%s); analyzer told to resend",
+                    device_id,
+                    type(exc).__name__,
+                )
+                return Taken(stored=False)
+        self._remember(key)
+        return Taken(stored=True, queries=queries)
+
+    async def answer(self, pending: PendingQuery) -> list[bytes]:
+        """The records to send back: the centre's orders, or the dialect's "no information"."""
+        options = self._options
+        now = datetime.now(VIETNAM_TIME)
+        if not options.host_query:
+            return no_information_records(pending.message, pending.query, pending.dialect, now)
+        query = OrderQuery(
+            query_id=self._query_ids.new(),
+            specimen_ids=pending.query.specimen_ids,
+            tests=list(pending.query.tests),
+            reply_by=utc_now() + timedelta(seconds=options.query_timeout_s),
+        )
+        reply = await self._intake.ask_host(
+            self._device_id, query, raw=pending.raw, timeout_s=options.query_timeout_s
+        )
+        orders = reply.orders if reply is not None else []
+        log.info(
+            "device %s: query %s answered with %d order(s)",
+            self._device_id,
+            query.query_id,
+            len(orders),
+        )
+        now = datetime.now(VIETNAM_TIME)
+        return order_records(pending.message, pending.query, orders, pending.dialect, now)
+
+    def _remember(self, key: str) -> None:
+        self._stored[key] = None
+        if len(self._stored) > _RECENT_MESSAGES:
+            self._stored.popitem(last=False)
