@@ -113,6 +113,7 @@ def _cmd_outbox(args: argparse.Namespace) -> int:
 
 def _cmd_consume(args: argparse.Namespace) -> int:
     from gateway.consume import ConsumeOptions, run_consumer  # noqa: PLC0415
+    from gateway.order_book import OrderFileError  # noqa: PLC0415
 
     url = urlsplit(args.broker)
     if url.scheme != "mqtt" or not url.hostname:
@@ -131,8 +132,13 @@ def _cmd_consume(args: argparse.Namespace) -> int:
         pretty=args.pretty,
         username=url.username,
         password=url.password,
+        orders=args.orders,
     )
-    return run_consumer(options, count=args.count, duration_s=args.duration)
+    try:
+        return run_consumer(options, count=args.count, duration_s=args.duration)
+    except OrderFileError as exc:
+        print(exc, file=sys.stderr)
+        return 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -177,6 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
     consume.add_argument("--pretty", action="store_true", help="one human line per event")
     consume.add_argument("--count", type=int, help="stop after this many unique envelopes")
     consume.add_argument("--duration", type=float, help="stop after this many seconds")
+    consume.add_argument(
+        "--orders",
+        type=Path,
+        help="answer analyzers' host queries from this CSV (specimen_id,tests,...)",
+    )
     consume.set_defaults(func=_cmd_consume)
     return parser
 

@@ -27,7 +27,8 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from gateway.envelope_validation import EnvelopeValidator
 from gateway.mqtt_properties import DIGEST_PROPERTY, connect_properties
-from gateway.topics import KIND_SEGMENTS
+from gateway.order_book import OrderBook
+from gateway.topics import KIND_SEGMENTS, URGENT_KINDS
 
 log = logging.getLogger("wardlink.consume")
 
@@ -49,6 +50,8 @@ class ConsumeOptions:
     pretty: bool = False
     username: str | None = None
     password: str | None = None
+    orders: Path | None = None
+    """Answer host queries from this order file (:mod:`gateway.order_book`)."""
 
 
 @dataclass
@@ -87,13 +90,15 @@ class Consumer:
         self._last_ack_flush = time.monotonic()
         self._lock = threading.Lock()  # two network threads share the tally and output
         self._ack_lock = threading.Lock()
-        # Alarms get a session of their own: a broker keeps one FIFO queue per session, so an
-        # alarm sharing the session of a draining backlog would wait behind all of it.
+        self._orders = OrderBook.load(options.orders) if options.orders else None
+        # Alarms (and host queries, which an analyzer waits for) get a session of their own: a
+        # broker keeps one FIFO queue per session, so an alarm sharing the session of a
+        # draining backlog would wait behind all of it.
         segments = list(KIND_SEGMENTS.values())
-        alarm = KIND_SEGMENTS["alarm"]
+        urgent = [KIND_SEGMENTS[kind] for kind in sorted(URGENT_KINDS)]
         self._clients = {
-            "": self._make_client("", [seg for seg in segments if seg != alarm]),
-            "-alarm": self._make_client("-alarm", [alarm]),
+            "": self._make_client("", [seg for seg in segments if seg not in urgent]),
+            "-alarm": self._make_client("-alarm", urgent),
         }
 
     def remember(self, earlier_output: Path) -> None:
@@ -170,6 +175,8 @@ class Consumer:
         self._seen.add(envelope_id)
         tally.unique += 1
         self._track_sequence(envelope)
+        if self._orders is not None and envelope["payload"]["kind"] == "order_query":
+            self._answer(topic, envelope["payload"])
         # Written as the bytes that arrived: compact JSON on one line, byte-faithful for audit.
         line = _pretty(envelope) if self.options.pretty else payload.decode()
         self._out.write(line + "\n")
@@ -183,6 +190,12 @@ class Consumer:
             self.tally.gaps[key] = self.tally.gaps.get(key, 0) + (seq - last - 1)
         if last is None or seq > last:
             self.tally.last_seq[key] = seq
+
+    def _answer(self, topic: str, query: dict[str, Any]) -> None:
+        assert self._orders is not None
+        base, _segment, device = topic.rsplit("/", 2)
+        reply = self._orders.answer(query)
+        self._clients["-alarm"].publish(f"{base}/query-reply/{device}", reply, qos=1)
 
     def _queue_ack(self, topic: str, envelope_id: str) -> None:
         if not self.options.send_acks:
@@ -260,6 +273,8 @@ def _pretty(envelope: dict[str, Any]) -> str:
         return f"{head} {kind:<14} {payload.get('symbology') or 'barcode':<8} {shown}"
     if kind == "alarm":
         return f"{head} {kind:<14} {payload['priority']} {payload['state']} {payload['text']}"
+    if kind == "order_query":
+        return f"{head} {kind:<14} specimens {' '.join(payload['specimen_ids'])}"
     return f"{head} {kind}"
 
 

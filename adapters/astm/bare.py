@@ -54,23 +54,24 @@ class BareRecordReader:
             items.append(self._drop(f"message exceeds {self._max_bytes} bytes"))
         return items
 
-    def close(self) -> list[BareMessage]:
+    def close(self) -> list[BareMessage | BareNoise]:
         """The connection ended: a started message without its L record, as it stands."""
+        items: list[BareMessage | BareNoise] = []
         if self._buffer.strip():
-            self._records.append(self._buffer)
+            self._line(self._buffer, items)
         self._buffer = b""
-        if not self._records:
-            return []
-        message = BareMessage(self._records, b"\r".join(self._records) + b"\r")
-        self._records, self._size = [], 0
-        return [message]
+        if self._records:
+            items.append(BareMessage(self._records, b"\r".join(self._records) + b"\r"))
+            self._records, self._size = [], 0
+        return items
 
     def _line(self, line: bytes, items: list[BareMessage | BareNoise]) -> None:
         if not line.strip():
             return
         if _HEADER.match(line) and self._records:
             # A new H without an L before it: the previous message ends here.
-            items += self.close()
+            items.append(BareMessage(self._records, b"\r".join(self._records) + b"\r"))
+            self._records, self._size = [], 0
         if not self._records and not _HEADER.match(line):
             items.append(BareNoise("record outside an H…L message", line))
             return

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from adapters.astm.bare import BareMessage, BareRecordReader
+from adapters.astm.bare import BareMessage, BareNoise, BareRecordReader
 from adapters.astm.dialect import load_dialect
 from adapters.astm.dialect_link import HOST, LinkConfig
 from adapters.astm.frames import ENQ, STX
@@ -140,8 +140,7 @@ class _Connection:
                 if out := self._link_out():
                     await self._stream.write(out)
             if self._bare is not None and self._link is None:
-                for message in self._bare.close():
-                    await self._take_bare(message)
+                await self._bare_items(self._bare.close())
         finally:
             reader.cancel()
             for task in (reader, *self._answers):
@@ -182,11 +181,7 @@ class _Connection:
             self._choose_wire(item)
         if self._link is None:
             assert self._bare is not None
-            for got in self._bare.receive_data(item):
-                if isinstance(got, BareMessage):
-                    await self._take_bare(got)
-                else:
-                    self._intake.count_rejected(self._device_id, got.reason, got.raw)
+            await self._bare_items(self._bare.receive_data(item))
             return
         if item:
             self._link.receive_data(item, now)
@@ -226,6 +221,13 @@ class _Connection:
                 log.info("device %s: no %s in time", self._device_id, event.waiting_for)
             elif isinstance(event, SendFailed):
                 log.warning("device %s: orders not delivered: %s", self._device_id, event.reason)
+
+    async def _bare_items(self, items: list[BareMessage | BareNoise]) -> None:
+        for item in items:
+            if isinstance(item, BareMessage):
+                await self._take_bare(item)
+            else:
+                self._intake.count_rejected(self._device_id, item.reason, item.raw)
 
     async def _take_bare(self, message: BareMessage) -> None:
         taken = await self._messages.take(message.records, message.raw)

@@ -224,7 +224,7 @@ def test_every_local_fixture_parses_and_matches_a_dialect(name: str) -> None:
         ("astm_ortho_vision_keepalive.astm", "ortho-vision"),
         ("astm_roche_amplilink_taqman_viral_load.astm", "roche-amplilink"),
         ("astm_immucor_neo_multi_q_records_query.astm", None),
-        ("astm_siemens_centaur_xpt_no_order_reply.astm", None),
+        ("astm_siemens_centaur_xpt_no_order_reply.astm", "siemens-centaur"),
     ],
 )
 def test_auto_dialect_matches_the_corpus_headers(name: str, dialect: str | None) -> None:
