@@ -14,6 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	  $(APT) update -qq && $(APT) install python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m tests.peers.python_astm install
 	@touch $@
 
 # The tests run a real Mosquitto; install Debian's package when it is missing.

@@ -4,7 +4,8 @@ Rows: events/s appended to the store with group commit at the durable default (W
 and at the relaxed mode (envelope bytes ready, as the store sees them), then through the whole
 pipeline (envelope building included); commit latency p50/p99; events/s from the store through
 a real Mosquitto to the reference consumer at QoS 1; and raw paho QoS 1 publishing on the same
-broker as the ceiling. Figures depend on the machine; compare rows of the same run.
+broker as the ceiling; HL7 and ASTM decode rates next to independent libraries on the same input,
+and their peers' own session rates. Figures depend on the machine; compare rows of the same run.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import platform
 import tempfile
 from pathlib import Path
 
+from bench.astm import decode_rates, session_rows
 from bench.forwarding import bench_paho_ceiling, bench_store_to_consumer
 from bench.hl7 import mllp_rates, parse_rates
 from bench.intake import bench_append
@@ -26,6 +28,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--producers", type=int, default=200)
     parser.add_argument("--hl7-messages", type=int, default=2000)
+    parser.add_argument("--astm-messages", type=int, default=50)
     args = parser.parse_args()
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="wardlink-bench-") as tmp:
@@ -69,6 +72,8 @@ def main() -> None:
             rows.append(("raw paho publish, QoS 1, same broker (ceiling)", f"{ceiling:,.0f} msg/s"))
         rows += parse_rates()
         rows += mllp_rates(work, args.hl7_messages)
+        rows += decode_rates()
+        rows += session_rows(args.astm_messages)
     print(
         f"\nWardLink bench — {platform.node()} ({platform.machine()}, "
         f"Python {platform.python_version()}), {args.events:,} events of ~"

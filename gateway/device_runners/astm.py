@@ -208,9 +208,9 @@ class _Connection:
         for event in self._link.events():
             if isinstance(event, MessageReceived):
                 taken = await self._messages.take(event.records, event.raw)
-                if event.held:
-                    (self._link.accept if taken.stored else self._link.reject)(event.message_id)
-                elif not taken.stored:
+                # Always resolve: the link answers ENQ with NAK (busy) until every message is.
+                (self._link.accept if taken.stored else self._link.reject)(event.message_id)
+                if not event.held and not taken.stored:
                     # EOT came without an L record: its frames were ACKed one by one already.
                     self._intake.count_rejected(self._device_id, "not stored after EOT", event.raw)
                 for pending in taken.queries:

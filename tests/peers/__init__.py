@@ -1,0 +1,1 @@
+"""Independent implementations of our protocols, used as peers and oracles in tests and bench."""
