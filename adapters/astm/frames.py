@@ -16,6 +16,7 @@ text); :class:`FrameDecoder` is liberal on input and never raises (PROTOCOLS.md 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 ENQ, ACK, NAK, EOT = 0x05, 0x06, 0x15, 0x04
@@ -27,6 +28,10 @@ _TEXT_FORBIDDEN = frozenset({STX, ETX, ETB, EOT, ENQ, ACK, NAK, 0x10, 0x16, LF, 
 """LIS1-A §8.3.4: never inside frame text (CR only as the record end :func:`encode_frames` adds)."""
 
 MAX_TEXT = 240
+_CUTTER_SEARCH = re.compile(b"[" + re.escape(bytes(sorted(_CUTTERS))) + b"]").search
+_HEX_PAIR = re.compile(b"[0-9A-Fa-f]{2}").fullmatch
+_WHOLE_TAIL = re.compile(b"[\x03\x17][0-9A-Fa-f]{2}\r\n").match
+_SPECIAL_SEARCH = re.compile(b"[" + re.escape(bytes(sorted(_CUTTERS | {ETX, ETB}))) + b"]").search
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +98,11 @@ def encode_frames(record_bytes: bytes, first_fn: int, max_text: int = MAX_TEXT) 
 def _parse(raw: bytes, tail: bytes, *, checksum_required: bool) -> Frame:
     """Build a frame from ``STX FN text ETB|ETX`` in ``raw[:-len(tail)]`` and its trailer."""
     body = raw[1 : len(raw) - len(tail)]
-    sent = tail.rstrip(b"\r\n").upper()
-    ok = sent == checksum(body).encode("ascii") or (not checksum_required and not sent)
+    sent = tail.rstrip(b"\r\n")
+    if sent:
+        ok = len(sent) == 2 and _HEX_PAIR(sent) is not None and int(sent, 16) == sum(body) & 0xFF
+    else:
+        ok = not checksum_required
     digit = body[0] - 0x30 if len(body) > 1 else -1
     return Frame(
         fn=digit if 0 <= digit <= 7 else None,
@@ -131,11 +139,42 @@ class FrameDecoder:
     def receive_data(self, data: bytes) -> list[Item]:
         """Feed bytes as they arrived; return the items they completed."""
         items: list[Item] = []
-        for byte in data:
-            if self._frame is None:
-                self._outside(byte, items)
+        i, end = 0, len(data)
+        while i < end:
+            frame = self._frame
+            # Runs of ordinary bytes are taken in one slice; only special bytes go one by one.
+            if frame is None:
+                found = _CUTTER_SEARCH(data, i)
+                stop = found.start() if found else end
+                if stop > i and not self._skipping:
+                    self._garbage += data[i:stop].translate(None, b"\r\n")
+            elif self._tail_at < 0:
+                found = _SPECIAL_SEARCH(data, i)
+                stop = found.start() if found else end
+                fits = len(frame) + stop - i + 5 <= self._max
+                if found and fits and _WHOLE_TAIL(data, stop):
+                    # The usual case, a terminator with its checksum and CR LF all here.
+                    frame += data[i:stop]
+                    self._tail_at = len(frame) + 1
+                    # CR ends a frame unless LF is required; a lone LF after it is skipped.
+                    frame += data[stop : stop + (5 if self._lf_required else 4)]
+                    self._emit(frame, items)
+                    i = stop + 5
+                    continue
+                frame += data[i:stop]
+                if len(frame) > self._max:
+                    items.append(Garbage(f"frame longer than {self._max} bytes", bytes(frame[:64])))
+                    self._frame, self._skipping = None, True
             else:
-                self._inside(self._frame, byte, items)
+                stop = i
+            if stop > i:
+                i = stop
+                continue
+            if frame is None:
+                self._outside(data[i], items)
+            else:
+                self._inside(frame, data[i], items)
+            i += 1
         self._flush_garbage(items)
         return items
 
