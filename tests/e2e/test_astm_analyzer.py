@@ -299,3 +299,39 @@ async def test_gateway_dials_an_analyzer_that_sends_bare_records(
     envelopes = consumer.envelopes()
     assert sorted(e["payload"]["specimen_id"] for e in envelopes) == ["SP0300", "SP0301", "SP0302"]
     assert all(len(e["payload"]["observations"]) == 5 for e in envelopes)
+
+
+async def test_python_astm_client_as_the_analyzer_reaches_the_consumer(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    peer = pytest.importorskip("tests.peers.python_astm")
+    try:
+        peer.load_python_astm()
+    except ModuleNotFoundError:
+        pytest.skip("python-astm is not installed: python -m tests.peers.python_astm install")
+    test = [[None, None, None, code] for code in ("GLU", "CREA", "ALT")]
+    message = [
+        ["H", "\\^&", None, None, ["PeerAnalyzer", "1"], None, None, None, None, "LIS", None, "P"],
+        ["P", "1", None, "BN-0042", None, ["Nguyễn", "Thị Hồng"], None, "19800101", "F"],
+        ["O", "1", "S-2001", None, test, "R"],
+        ["R", "1", test[0], "5.4", "mmol/L", "3.9 to 6.1", "N", None, "F"],
+        ["R", "2", test[1], "88", "umol/L", "45 to 90", "N", None, "F"],
+        ["R", "3", test[2], "61", "U/L", "0 to 40", "H", None, "F"],
+        ["L", "1", "N"],
+    ]
+    second = [list(r) for r in message]
+    second[2] = ["O", "1", "S-2002", None, test, "R"]
+    consumer = await asyncio.to_thread(ConsumerProcess(tmp_path, mosquitto.url).start)
+    port = free_port()
+    async with running_gateway(tmp_path, mosquitto, astm_toml(f"listen://127.0.0.1:{port}")):
+        await asyncio.to_thread(wait_for_port, "127.0.0.1", port)
+        await asyncio.to_thread(peer.send_with_python_astm, "127.0.0.1", port, [message, second])
+        await async_wait_for(lambda: len(consumer.ids()) >= 2, 30, "both specimens")
+    consumer.stop()
+    payloads = sorted((e["payload"] for e in consumer.envelopes()), key=lambda p: p["specimen_id"])
+    assert [p["specimen_id"] for p in payloads] == ["S-2001", "S-2002"]
+    assert payloads[0]["patient"]["name"] == "Nguyễn Thị Hồng"
+    values = [
+        (o["local_code"]["code"], o["value"], o["flags"]) for o in payloads[0]["observations"]
+    ]
+    assert values == [("GLU", 5.4, ["N"]), ("CREA", 88.0, ["N"]), ("ALT", 61.0, ["H"])]
