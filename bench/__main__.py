@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from bench.astm import decode_rates, session_rows
+from bench.astm_session import session_rates
 from bench.forwarding import bench_paho_ceiling, bench_store_to_consumer
 from bench.hl7 import mllp_rates, parse_rates
 from bench.intake import bench_append
@@ -74,6 +75,7 @@ def main() -> None:
         rows += mllp_rates(work, args.hl7_messages)
         rows += decode_rates()
         rows += session_rows(args.astm_messages)
+        rows += session_rates(work, 4 * args.astm_messages)
     print(
         f"\nWardLink bench — {platform.node()} ({platform.machine()}, "
         f"Python {platform.python_version()}), {args.events:,} events of ~"
