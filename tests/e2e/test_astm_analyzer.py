@@ -309,8 +309,8 @@ async def test_python_astm_client_as_the_analyzer_reaches_the_consumer(
         peer.load_python_astm()
     except ModuleNotFoundError:
         pytest.skip("python-astm is not installed: python -m tests.peers.python_astm install")
-    test = [[None, None, None, code] for code in ("GLU", "CREA", "ALT")]
-    message = [
+    test: list[Any] = [[None, None, None, code] for code in ("GLU", "CREA", "ALT")]
+    message: list[list[Any]] = [
         ["H", "\\^&", None, None, ["PeerAnalyzer", "1"], None, None, None, None, "LIS", None, "P"],
         ["P", "1", None, "BN-0042", None, ["Nguyễn", "Thị Hồng"], None, "19800101", "F"],
         ["O", "1", "S-2001", None, test, "R"],
@@ -319,7 +319,7 @@ async def test_python_astm_client_as_the_analyzer_reaches_the_consumer(
         ["R", "3", test[2], "61", "U/L", "0 to 40", "H", None, "F"],
         ["L", "1", "N"],
     ]
-    second = [list(r) for r in message]
+    second = list(message)
     second[2] = ["O", "1", "S-2002", None, test, "R"]
     consumer = await asyncio.to_thread(ConsumerProcess(tmp_path, mosquitto.url).start)
     port = free_port()
