@@ -179,7 +179,8 @@ def _lines(data: bytes | list[bytes], encoding: str, dialect: Dialect | None) ->
     except LookupError as exc:
         raise AstmRecordError(f"unknown encoding {encoding!r}") from exc
     splitter = _LINE_SPLITTERS[dialect.line_ending if dialect is not None else "any"]
-    lines = [_FRAME_DIGIT.sub("", part.strip("\r\n"), count=1) for part in splitter.split(text)]
+    lines = [part.strip("\r\n") for part in splitter.split(text)]
+    lines = [_FRAME_DIGIT.sub("", line, count=1) if line[:1].isdigit() else line for line in lines]
     return [line for line in lines if line.strip()]
 
 
@@ -207,7 +208,7 @@ class _Builder:
     def freeze(self) -> Node:
         return Node(
             self.record,
-            tuple(child.freeze() for child in self.children),
+            tuple([child.freeze() for child in self.children]),
             tuple(self.comments),
             tuple(self.manufacturer),
         )
@@ -223,7 +224,8 @@ def _open(levels: dict[str, _Builder], kind: str, delimiters: Delimiters) -> _Bu
 
 def _message(lines: list[str], encoding: str) -> AstmMessage:
     delimiters = _delimiters(lines[0])
-    records = tuple(Record(tuple(line.split(delimiters.field)), delimiters) for line in lines)
+    field_char = delimiters.field
+    records = tuple([Record(tuple(line.split(field_char)), delimiters) for line in lines])
     levels = {"H": _Builder(records[0])}
     last = levels["H"]
     queries: list[_Builder] = []
