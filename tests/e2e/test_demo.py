@@ -31,12 +31,28 @@ def test_demo_on_embedded_broker_shows_coded_events(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "embedded amqtt" in result.stdout
-    kinds = (" identification ", " lab_result ", " vital_signs ", " alarm ")
+    kinds = (" identification ", " lab_result ", " vital_signs ", " alarm ", " order_query ")
     events = [line for line in result.stdout.splitlines() if any(k in line for k in kinds)]
     assert any("reception-scanner" in line for line in events)
     assert any("lab-scanner" in line for line in events)  # the pty-attached scanner
     # The HL7 analyzer's CBC arrives coded with LOINC (the example code map).
     assert any("hematology-analyzer" in line and "718-7=" in line for line in events)
+    # The ASTM analyzer on the second pty: E1381 frames in, its chemistry panel out, glucose
+    # coded with LOINC 14749-6 by the example code map.
+    assert any(
+        "biochemistry-analyzer" in line and " lab_result " in line and "14749-6=" in line
+        for line in events
+    )
+    # Its host queries reach the centre, which answers from the demo's order file (over
+    # query/ and query-reply/ at QoS 1, on the embedded broker's MQTT 3.1.1 too).
+    assert any(
+        "biochemistry-analyzer" in line and "order_query" in line and "2611239001" in line
+        for line in events
+    )
+    assert "biochemistry-analyzer asked for orders of 2611239001: got GLU CREA ALT" in (
+        result.stdout
+    )
+    assert "biochemistry-analyzer asked for orders of 2611239999: no information" in result.stdout
     # The monitor's numerics arrive MDC-coded; its scripted desaturation raises an alarm.
     assert any("bed-07-monitor" in line and "150456=" in line for line in events)
     assert any(

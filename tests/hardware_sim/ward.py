@@ -2,8 +2,10 @@
 
 Uses the machine's Mosquitto when there is one, otherwise an embedded amqtt broker (MQTT 3.1.1
 only, which also shows the gateway's fallback). Every device kind with a simulator joins the
-ward; the consumer prints one line per coded event as it arrives. Ctrl-C (or ``--duration``)
-stops everything cleanly and prints the consumer's tally.
+ward: two barcode scanners (TCP and a pty), an HL7 haematology analyzer, an ASTM biochemistry
+analyzer on a pty (RS-232) and a bedside monitor. The consumer prints one line per coded event as
+it arrives and answers the ASTM analyzer's host queries from a small order file. Ctrl-C (or
+``--duration``) stops everything cleanly and prints the consumer's tally.
 """
 
 from __future__ import annotations
@@ -29,10 +31,9 @@ from tests.hardware_sim.broker import (
     free_port,
     wait_for_port,
 )
-from tests.hardware_sim.hl7_sender import Hl7Sender, synthetic_oru
-from tests.hardware_sim.monitor import SimulatedBed
 from tests.hardware_sim.pty_pair import PtyPair
 from tests.hardware_sim.scanner import ScannerSim, connect_and_play, generated_scans
+from tests.hardware_sim.ward_devices import ORDERS, astm_analyzer, hl7_analyzer, monitor, say
 
 CONFIG = """\
 # Written by `make demo` for the simulated ward; edit wardlink.example.toml for a real one.
@@ -71,6 +72,14 @@ connection = "listen://127.0.0.1:{analyzer_port}"
 code_map = "{code_map}"
 
 [[devices]]
+id = "biochemistry-analyzer"
+kind = "astm-analyzer"
+connection = "serial://{astm_pty}?baudrate=9600"
+dialect = "auto"
+[devices.options]
+code_map = "{code_map}"
+
+[[devices]]
 id = "bed-07-monitor"
 kind = "hl7-monitor"
 connection = "listen://127.0.0.1:{monitor_port}"
@@ -79,23 +88,19 @@ connection = "listen://127.0.0.1:{monitor_port}"
 CODE_MAP = Path(__file__).resolve().parents[2] / "adapters/lis_analyzers/codemaps/example.csv"
 
 
-def _say(text: str) -> None:
-    print(f"[demo] {text}", flush=True)
-
-
 @contextlib.asynccontextmanager
 async def _broker(choice: str, workdir: Path) -> AsyncIterator[tuple[str, str]]:
     """Yield (broker URL, MQTT version for the consumer)."""
     if choice != "embedded" and find_mosquitto():
         with Mosquitto(workdir / "mosquitto", persistence=True) as broker:
-            _say(f"broker: Mosquitto on {broker.url}")
+            say(f"broker: Mosquitto on {broker.url}")
             yield broker.url, "5"
         return
     if choice == "mosquitto":
         msg = "--broker mosquitto: mosquitto is not installed"
         raise SystemExit(msg)
     async with embedded_broker() as url:
-        _say(f"broker: embedded amqtt on {url} (no Mosquitto here; MQTT 3.1.1)")
+        say(f"broker: embedded amqtt on {url} (no Mosquitto here; MQTT 3.1.1)")
         yield url, "3.1.1"
 
 
@@ -113,33 +118,10 @@ async def _wait_for_line(
         await asyncio.sleep(0.1)
 
 
-async def _analyzer(port: int, rng: random.Random) -> None:
-    """A haematology analyzer posting a CBC every 3 s, waiting for each ACK as real ones do."""
-    sender = await Hl7Sender.connect("127.0.0.1", port)
-    try:
-        for n in itertools.count(1):
-            ack = await sender.send(synthetic_oru(rng, f"CBC{n:05d}"))
-            if ack.code != "AA":
-                _say(f"analyzer got {ack.code}: {ack.text}")
-            await asyncio.sleep(3)
-    finally:
-        await sender.close()
-
-
-async def _monitor(port: int) -> None:
-    """Bed 7's monitor: vitals every 2 s; the SpO2 dips once, raising an alarm, then recovers."""
-    bed = SimulatedBed("Bed07", "PT-0007", "PHẠM^MINH^ĐỨC", random.Random(7))
-    sender = await Hl7Sender.connect("127.0.0.1", port)
-    try:
-        for n in itertools.count(1):
-            bed.step()
-            if n in (3, 4):
-                bed.values["150456"] = 86.0  # a desaturation the nurse must see first
-            for message in [*bed.alarms(), bed.vitals()]:
-                await sender.send(message)
-            await asyncio.sleep(2)
-    finally:
-        await sender.close()
+async def _note_uplink(log: Path, gateway: subprocess.Popen[bytes], up: asyncio.Event) -> None:
+    """Set ``up`` once the gateway is on the broker (on amqtt: once MQTT 5 has timed out)."""
+    await _wait_for_line(log, "connected to broker", gateway, timeout_s=60)
+    up.set()
 
 
 async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | None) -> int:
@@ -151,7 +133,7 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with _broker(broker_choice, workdir) as (broker_url, mqtt_version):
-        with PtyPair(workdir) as pty:
+        with PtyPair(workdir) as pty, PtyPair(workdir, "usb-WardLink_Chem-if00") as astm_pty:
             scanner_port, analyzer_port, monitor_port = free_port(), free_port(), free_port()
             config = workdir / "wardlink.toml"
             config.write_text(
@@ -161,11 +143,14 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
                     http_port=free_port(),
                     scanner_port=scanner_port,
                     pty=pty.path,
+                    astm_pty=astm_pty.path,
                     analyzer_port=analyzer_port,
                     monitor_port=monitor_port,
                     code_map=CODE_MAP,
                 )
             )
+            orders = workdir / "orders.csv"
+            orders.write_text(ORDERS, encoding="utf-8")
             consumer = subprocess.Popen(
                 [
                     sys.executable,
@@ -180,10 +165,15 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
                     "--clean",
                     "--client-id",
                     "demo-centre",
+                    "--orders",
+                    str(orders),
                 ],
                 env=env,
             )
-            _say("consumer: `wardlink consume --pretty` — coded events appear below")
+            say(
+                f"consumer: `wardlink consume --pretty --orders {orders}` — coded events "
+                "appear below"
+            )
             gateway_log = workdir / "gateway.log"
             with gateway_log.open("w") as log:
                 gateway = subprocess.Popen(
@@ -191,14 +181,17 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
                     stderr=log,
                     env=env,
                 )
-            _say(f"gateway: `wardlink run --config {config}` (log: {gateway_log})")
+            say(f"gateway: `wardlink run --config {config}` (log: {gateway_log})")
             try:
-                await _wait_for_line(gateway_log, "device lab-scanner is connected", gateway)
+                for device in ("lab-scanner", "biochemistry-analyzer"):
+                    await _wait_for_line(gateway_log, f"device {device} is connected", gateway)
                 await asyncio.to_thread(wait_for_port, "127.0.0.1", scanner_port, 30)
                 await asyncio.to_thread(wait_for_port, "127.0.0.1", analyzer_port, 30)
                 await asyncio.to_thread(wait_for_port, "127.0.0.1", monitor_port, 30)
                 rng = random.Random(7)
+                uplink = asyncio.Event()
                 sims = [
+                    asyncio.create_task(_note_uplink(gateway_log, gateway, uplink)),
                     asyncio.create_task(
                         connect_and_play(
                             ScannerSim(generated_scans(rng), rate=1.0), "127.0.0.1", scanner_port
@@ -209,8 +202,9 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
                             pty
                         )
                     ),
-                    asyncio.create_task(_analyzer(analyzer_port, random.Random(11))),
-                    asyncio.create_task(_monitor(monitor_port)),
+                    asyncio.create_task(hl7_analyzer(analyzer_port, random.Random(11))),
+                    asyncio.create_task(astm_analyzer("biochemistry-analyzer", astm_pty, uplink)),
+                    asyncio.create_task(monitor(monitor_port)),
                 ]
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), duration_s)
@@ -218,13 +212,13 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
                     task.cancel()
                 for outcome in await asyncio.gather(*sims, return_exceptions=True):
                     if isinstance(outcome, Exception):
-                        _say(f"a simulator failed: {outcome!r}")
+                        say(f"a simulator failed: {outcome!r}")
             finally:
                 gateway.send_signal(signal.SIGTERM)
                 code = await asyncio.to_thread(gateway.wait, 30)
                 consumer.send_signal(signal.SIGTERM)
                 await asyncio.to_thread(consumer.wait, 30)
-    _say(
+    say(
         f"gateway exited with {code}; store kept in {workdir} (`wardlink outbox stats "
         f"--store {workdir / 'outbox.db'}`)"
     )

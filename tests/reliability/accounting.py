@@ -63,8 +63,8 @@ def account(
             arrived.setdefault(device, set()).add(key)
     lost = {}
     total = 0
-    for device, keys in acked.items():
-        keys = set(keys)
+    for device, device_keys in acked.items():
+        keys = set(device_keys)
         total += len(keys)
         missing = keys - arrived.get(device, set())
         if missing:
