@@ -18,6 +18,24 @@ _HEADER = re.compile(rb"[0-7]?H[^A-Za-z0-9\s]")
 _TERMINATOR = re.compile(rb"[0-7]?L(?:[^A-Za-z0-9\s]|$)")
 
 
+_FRAMED_START = re.compile(rb"[\x02\x05]")
+_BARE_START = re.compile(rb"(?:^|[\r\n])[0-7]?H[^A-Za-z0-9\s]")
+
+
+def detect_framing(data: bytes) -> bool | None:
+    """Whether a connection speaks E1381 (``True``) or bare records (``False``), once it shows.
+
+    The first ENQ or STX means frames; an H record at the start of a line, before any of them,
+    means bare records (PROTOCOLS §1). Line noise before either decides nothing (``None``), so
+    a burst of garbage at power-up cannot make a framed analyzer look bare.
+    """
+    framed = _FRAMED_START.search(data)
+    bare = _BARE_START.search(data)
+    if framed is None and bare is None:
+        return None
+    return bare is None or (framed is not None and framed.start() < bare.start())
+
+
 @dataclass(frozen=True, slots=True)
 class BareMessage:
     records: list[bytes]

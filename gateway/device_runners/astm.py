@@ -1,10 +1,10 @@
 """Runner for ASTM lab analyzers: E1381 frames or bare records over serial or TCP.
 
 The one place ASTM bytes meet the sans-IO layers. Each connection picks its wire from the
-first byte when ``framing = "auto"`` (ENQ or STX: E1381; anything else: bare records,
-PROTOCOLS §1) and is pumped by one loop that owns the wire, so a host-query answer (computed in
-a task of its own while the analyzer finishes its session) joins through the same queue as
-the bytes read. A message's last frame is answered only after
+first ENQ, STX or H record when ``framing = "auto"`` (PROTOCOLS §1) and is pumped by one loop
+that owns the wire, so a host-query answer (computed in a task of its own while the analyzer
+finishes its session) joins through the same queue as the bytes read. A message's last frame
+is answered only after
 :meth:`~gateway.device_runners.astm_messages.AnalyzerMessages.take` has committed its results:
 ACK when stored, NAK when not, so the analyzer sends it again (promise 1). Frame errors are
 NAKed by the link layer, counted and kept; they never end the session or touch other devices.
@@ -21,10 +21,9 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from adapters.astm.bare import BareMessage, BareNoise, BareRecordReader
+from adapters.astm.bare import BareMessage, BareNoise, BareRecordReader, detect_framing
 from adapters.astm.dialect import load_dialect
 from adapters.astm.dialect_link import HOST, LinkConfig
-from adapters.astm.frames import ENQ, STX
 from adapters.astm.link import AstmLink
 from adapters.astm.link_events import (
     FrameRejected,
@@ -40,6 +39,9 @@ from gateway.device_runners.connections import keep_connected
 from gateway.intake import Intake
 
 log = logging.getLogger(__name__)
+
+_UNDECIDED_LIMIT = 4096
+"""Bytes of noise kept while ``framing = "auto"`` waits for the first ENQ, STX or H record."""
 
 
 class AstmDevice(Protocol):
@@ -131,6 +133,7 @@ class _Connection:
         framing = options.framing
         self._link = AstmLink(link_config) if framing != "none" else None
         self._bare = BareRecordReader(options.max_message_kb * 1024) if framing != "e1381" else None
+        self._undecided = b""  # framing = "auto": noise before the first ENQ, STX or H record
 
     async def serve(self) -> None:
         reader = asyncio.create_task(self._read())
@@ -178,7 +181,9 @@ class _Connection:
             await self._send_reply(item.records, now)
             return
         if item and self._link is not None and self._bare is not None:
-            self._choose_wire(item)
+            item = self._choose_wire(item)
+            if not item:
+                return
         if self._link is None:
             assert self._bare is not None
             await self._bare_items(self._bare.receive_data(item))
@@ -188,10 +193,20 @@ class _Connection:
         self._link.handle_timeout(now)
         await self._link_events()
 
-    def _choose_wire(self, first: bytes) -> None:
-        """``framing = "auto"``: ENQ or STX first means E1381, anything else bare records."""
-        start = first.lstrip()[:1]
-        framed = not start or start[0] in (ENQ, STX)
+    def _choose_wire(self, data: bytes) -> bytes:
+        """``framing = "auto"``: the wire this connection speaks, once its bytes show it.
+
+        Returns:
+            The bytes held so far, for the chosen wire; ``b""`` while still undecided.
+        """
+        self._undecided += data
+        framed = detect_framing(self._undecided)
+        if framed is None:
+            if len(self._undecided) > _UNDECIDED_LIMIT:
+                reason = "neither E1381 frames nor ASTM records"
+                self._intake.count_rejected(self._device_id, reason, self._undecided)
+                self._undecided = b""
+            return b""
         log.info(
             "device %s: %s on %s",
             self._device_id,
@@ -202,6 +217,8 @@ class _Connection:
             self._bare = None
         else:
             self._link = None
+        held, self._undecided = self._undecided, b""
+        return held
 
     async def _link_events(self) -> None:
         assert self._link is not None

@@ -335,3 +335,35 @@ async def test_python_astm_client_as_the_analyzer_reaches_the_consumer(
         (o["local_code"]["code"], o["value"], o["flags"]) for o in payloads[0]["observations"]
     ]
     assert values == [("GLU", 5.4, ["N"]), ("CREA", 88.0, ["N"]), ("ALT", 61.0, ["H"])]
+
+
+async def test_a_noisy_analyzer_never_blocks_another_one(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    consumer = await asyncio.to_thread(ConsumerProcess(tmp_path, mosquitto.url).start)
+    port = free_port()
+    async with running_gateway(tmp_path, mosquitto, astm_toml(f"listen://127.0.0.1:{port}")) as gw:
+        await asyncio.to_thread(wait_for_port, "127.0.0.1", port)
+        noisy_reader, noisy = await asyncio.open_connection("127.0.0.1", port)
+        # Line noise, a frame outside any session, a session with a frame cut half-way: then
+        # this analyzer goes quiet with its frame still open.
+        noisy.write(b"\x00\xff\xfe garbage\x021H|\\^&\x0300\r\n\x05")
+        await noisy.drain()
+        assert await noisy_reader.readexactly(1) == bytes([ACK])  # its ENQ is still answered
+        noisy.write(b"\x021H|\\^&|||HALF")
+        await noisy.drain()
+        good = await AnalyzerSimulator.connect("127.0.0.1", port)
+        outcomes = [await good.send(synthetic_results(f"SP05{n:02d}", 3, seed=n)) for n in range(3)]
+        await good.close()
+        await async_wait_for(lambda: len(consumer.ids()) >= 3, 30, "the good analyzer's results")
+        rejected = gw.metrics.rejected.labels(device="analyzer-1")._value.get()
+        noisy.close()
+        await noisy.wait_closed()
+    consumer.stop()
+    assert all(o.completed for o in outcomes)
+    assert sorted(e["payload"]["specimen_id"] for e in consumer.envelopes()) == [
+        "SP0500",
+        "SP0501",
+        "SP0502",
+    ]
+    assert rejected >= 2  # the noise and the stray frame, counted and kept

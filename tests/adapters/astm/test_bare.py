@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.astm.bare import BareMessage, BareNoise, BareRecordReader
+from adapters.astm.bare import BareMessage, BareNoise, BareRecordReader, detect_framing
 
 MESSAGE = b"H|\\^&|||XL-200\rP|1\rO|1|S1||^^^GLU\rR|1|^^^GLU|5.4|mmol/L\rL|1|N\r"
 
@@ -52,3 +52,12 @@ def test_any_byte_stream_gives_messages_or_noise_never_an_exception(chunks: list
         assert isinstance(item, BareMessage | BareNoise)
         if isinstance(item, BareMessage):
             assert item.records[0].lstrip(b"01234567").startswith(b"H")
+
+
+def test_framing_shows_at_the_first_enq_stx_or_h_record_not_at_noise() -> None:
+    assert detect_framing(b"\x00\xff noise") is None
+    assert detect_framing(b"\x00\xff noise\x05") is True
+    assert detect_framing(b"\r\n\x021H|\\^&") is True
+    assert detect_framing(b"H|\\^&|||XL\r") is False
+    assert detect_framing(b"noise\r1H|\\^&|||XL\r\x05") is False
+    assert detect_framing(b"HELLO") is None  # "HE": not a delimiter after H
