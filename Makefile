@@ -23,6 +23,12 @@ mosquitto:
 	  echo "installing the mosquitto Debian package for the tests"; \
 	  $(APT) install mosquitto >/dev/null 2>&1 || { $(APT) update -qq && $(APT) install mosquitto; }; }
 
+# The power-cut tests mount a FUSE filesystem: Debian's fuse3 brings libfuse 3 and fusermount3.
+fuse:
+	@command -v fusermount3 >/dev/null || { \
+	  echo "installing the fuse3 Debian package for the power-cut tests"; \
+	  $(APT) install fuse3 >/dev/null 2>&1 || { $(APT) update -qq && $(APT) install fuse3; }; }
+
 demo: $(VENV)/.installed
 	$(PY) -m tests.hardware_sim.ward $(DEMO_ARGS)
 
@@ -33,7 +39,7 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
-pytest: $(VENV)/.installed mosquitto
+pytest: $(VENV)/.installed mosquitto fuse
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
