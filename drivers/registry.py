@@ -8,6 +8,7 @@ validation (``gateway/connection_url.py``); both must accept the same forms:
 - ``serial://socket://10.0.4.7:4001`` or ``serial://rfc2217://10.0.4.7:4001?ign_set_control``
   (any pyserial URL; its own query options pass through, line settings are taken out)
 - ``tcp://10.0.4.21:7001`` and ``listen://0.0.0.0:7001``
+- ``udp://10.13.37.2:24105``: datagrams, one per read (``drivers/udp.py``)
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
-from drivers import serial, tcp
+from drivers import serial, tcp, udp
 from drivers.base import ByteStream, InvalidUrlError, Listener
 
 _SETTING_TYPES: Mapping[str, Callable[[str], Any]] = {
@@ -42,9 +43,9 @@ def accepts_connections(url: str) -> bool:
 
 
 async def open_stream(url: str, *, tls: ssl.SSLContext | None = None) -> ByteStream:
-    """Open an outgoing connection (``serial://``, ``tcp://``; TLS only over TCP)."""
+    """Open an outgoing connection (``serial://``, ``tcp://``, ``udp://``; TLS only over TCP)."""
     scheme = scheme_of(url)
-    opener = _CONNECTORS.get(scheme)
+    opener = _CONNECTORS.get(scheme) or _DATAGRAM_CONNECTORS.get(scheme)
     if opener is None:
         raise InvalidUrlError(f"{url!r}: scheme is not one we connect with; {_allowed()}")
     if tls is not None:
@@ -113,12 +114,17 @@ async def _connect_tcp(url: str) -> ByteStream:
     return await tcp.connect(*parse_host_port(url))
 
 
+async def _connect_udp(url: str) -> ByteStream:
+    return await udp.connect(*parse_host_port(url))
+
+
 def _listen_tcp(url: str, tls: ssl.SSLContext | None) -> Listener:
     return tcp.listen(*parse_host_port(url), tls=tls)
 
 
 def _allowed() -> str:
-    return "allowed: " + ", ".join(f"{scheme}://" for scheme in (*_CONNECTORS, *_LISTENERS))
+    schemes = (*_CONNECTORS, *_LISTENERS, *_DATAGRAM_CONNECTORS)
+    return "allowed: " + ", ".join(f"{scheme}://" for scheme in schemes)
 
 
 _CONNECTORS: Mapping[str, Callable[[str], Awaitable[ByteStream]]] = {
@@ -126,3 +132,5 @@ _CONNECTORS: Mapping[str, Callable[[str], Awaitable[ByteStream]]] = {
     "tcp": _connect_tcp,
 }
 _LISTENERS: Mapping[str, Callable[[str, ssl.SSLContext | None], Listener]] = {"listen": _listen_tcp}
+_DATAGRAM_CONNECTORS: Mapping[str, Callable[[str], Awaitable[ByteStream]]] = {"udp": _connect_udp}
+"""Kept apart only so the allowed-schemes message lists the byte-stream schemes first."""

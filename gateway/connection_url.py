@@ -7,6 +7,7 @@ as ``drivers/registry.py`` (which parses again at open time to stay independent 
 - ``serial://socket://10.0.4.7:4001`` or ``serial://rfc2217://...`` (pyserial URL handlers; their
   own query options pass through, line settings are taken out)
 - ``tcp://host:port`` (we connect) and ``listen://host:port`` (devices connect to us)
+- ``udp://host:port`` (datagrams to a device's port, e.g. IntelliVue Data Export on 24105)
 
 Every error is a ``ValueError`` whose message says what is allowed.
 """
@@ -20,7 +21,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 Parity = Literal["N", "E", "O", "M", "S"]
 
-SUPPORTED_SCHEMES: tuple[str, ...] = ("serial", "tcp", "listen")
+SUPPORTED_SCHEMES: tuple[str, ...] = ("serial", "tcp", "listen", "udp")
 # Planned in the architecture; rejected with a clear message until their drivers exist.
 PLANNED_SCHEMES: tuple[str, ...] = ("modbus+tcp", "modbus+rtu", "hid", "pcsc")
 
@@ -67,7 +68,16 @@ class ListenConnection:
     port: int
 
 
-ConnectionSpec = SerialConnection | TcpConnection | ListenConnection
+@dataclass(frozen=True)
+class UdpConnection:
+    """Datagrams to a device's UDP port (we send first; the device answers to our port)."""
+
+    scheme: ClassVar[str] = "udp"
+    host: str
+    port: int
+
+
+ConnectionSpec = SerialConnection | TcpConnection | ListenConnection | UdpConnection
 
 
 def parse_connection_url(url: str) -> ConnectionSpec:
@@ -175,6 +185,10 @@ def _parse_listen(url: str, _rest: str) -> ListenConnection:
     return ListenConnection(*_host_port(url, "listen"))
 
 
+def _parse_udp(url: str, _rest: str) -> UdpConnection:
+    return UdpConnection(*_host_port(url, "udp"))
+
+
 def _schemes() -> str:
     return ", ".join(f"{scheme}://" for scheme in SUPPORTED_SCHEMES)
 
@@ -183,4 +197,5 @@ _PARSERS: Mapping[str, Callable[[str, str], ConnectionSpec]] = {
     "serial": _parse_serial,
     "tcp": _parse_tcp,
     "listen": _parse_listen,
+    "udp": _parse_udp,
 }

@@ -84,6 +84,15 @@ DEVICE_KINDS: Mapping[str, KindSpec] = MappingProxyType(
             sample_config="adapters/lis_analyzers/astm_sample.toml",
             asks_host=True,
         ),
+        "intellivue-monitor": KindSpec(
+            description="Philips IntelliVue monitor polled over Data Export "
+            "(MIB/RS232 serial or LAN UDP)",
+            options_model="adapters.monitors.intellivue_kind:IntelliVueOptions",
+            runner="gateway.device_runners.intellivue:run_intellivue_monitor",
+            schemes=("serial", "udp"),
+            dialects=(),
+            sample_config="adapters/monitors/intellivue_sample.toml",
+        ),
         "hl7-monitor": KindSpec(
             description="Bedside monitor or central station sending IHE PCD-01/PCD-04 over MLLP",
             options_model="adapters.monitors.kind:Hl7MonitorOptions",

@@ -107,7 +107,7 @@ def test_unknown_device_kind_lists_known_kinds(tmp_path):
     path = write(tmp_path, GATEWAY + device("fridge-1", "modbus-fridge", "tcp://10.0.4.2:502"))
     assert check_config_file(path) == [
         f"{path}: devices[0] (id=fridge-1).kind: 'modbus-fridge' is not a known device kind; "
-        "allowed: serial-scanner, hl7-analyzer, astm-analyzer, hl7-monitor"
+        "allowed: serial-scanner, hl7-analyzer, astm-analyzer, intellivue-monitor, hl7-monitor"
     ]
 
 
