@@ -5,7 +5,10 @@ and at the relaxed mode (envelope bytes ready, as the store sees them), then thr
 pipeline (envelope building included); commit latency p50/p99; events/s from the store through
 a real Mosquitto to the reference consumer at QoS 1; and raw paho QoS 1 publishing on the same
 broker as the ceiling; HL7 and ASTM decode rates next to independent libraries on the same input,
-and their peers' own session rates. Figures depend on the machine; compare rows of the same run.
+and their peers' own session rates; a 30-bed monitor ward at 1 Hz against a gateway process
+(CPU, RSS, device-to-consumer latency, with and without a 50,000-event backlog draining, next to
+their aims; see ``bench/monitors.py``). Figures depend on the machine; compare rows of the same
+run.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from bench.astm_session import session_rates
 from bench.forwarding import bench_paho_ceiling, bench_store_to_consumer
 from bench.hl7 import mllp_rates, parse_rates
 from bench.intake import bench_append
+from bench.monitors import monitor_rows
 from tests.hardware_sim.broker import Mosquitto
 
 
@@ -76,6 +80,7 @@ def main() -> None:
         rows += decode_rates()
         rows += session_rows(args.astm_messages)
         rows += session_rates(work, 4 * args.astm_messages)
+        rows += monitor_rows(work)
     print(
         f"\nWardLink bench — {platform.node()} ({platform.machine()}, "
         f"Python {platform.python_version()}), {args.events:,} events of ~"

@@ -58,6 +58,18 @@ def test_demo_on_embedded_broker_shows_coded_events(tmp_path: Path) -> None:
     assert any(
         "bed-07-monitor" in line and " alarm " in line and "SpO2 LOW" in line for line in events
     )
+    # Bed 12's IntelliVue, polled over Data Export on the third pty (MIB/RS232 framing): its
+    # numerics arrive MDC-coded too, and its own scripted desaturation raises an alarm.
+    assert any(
+        "bed-12-intellivue" in line
+        and " vital_signs " in line
+        and "150456=" in line
+        and "147842=" in line
+        for line in events
+    )
+    assert any(
+        "bed-12-intellivue" in line and " alarm " in line and "SpO2 LOW" in line for line in events
+    )
     summary = next(
         json.loads(line)["summary"]
         for line in result.stderr.splitlines()

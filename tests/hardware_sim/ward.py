@@ -3,8 +3,10 @@
 Uses the machine's Mosquitto when there is one, otherwise an embedded amqtt broker (MQTT 3.1.1
 only, which also shows the gateway's fallback). Every device kind with a simulator joins the
 ward: two barcode scanners (TCP and a pty), an HL7 haematology analyzer, an ASTM biochemistry
-analyzer on a pty (RS-232) and a bedside monitor. The consumer prints one line per coded event as
-it arrives and answers the ASTM analyzer's host queries from a small order file. Ctrl-C (or
+analyzer on a pty (RS-232), bed 7's HL7 bedside monitor (PCD-01/PCD-04 over MLLP) and bed 12's
+Philips IntelliVue, which the gateway polls over Data Export on a pty (MIB/RS232). Both monitors
+dip their SpO2 once, raising an alarm. The consumer prints one line per coded event as it
+arrives and answers the ASTM analyzer's host queries from a small order file. Ctrl-C (or
 ``--duration``) stops everything cleanly and prints the consumer's tally.
 """
 
@@ -33,7 +35,14 @@ from tests.hardware_sim.broker import (
 )
 from tests.hardware_sim.pty_pair import PtyPair
 from tests.hardware_sim.scanner import ScannerSim, connect_and_play, generated_scans
-from tests.hardware_sim.ward_devices import ORDERS, astm_analyzer, hl7_analyzer, monitor, say
+from tests.hardware_sim.ward_devices import (
+    ORDERS,
+    astm_analyzer,
+    hl7_analyzer,
+    intellivue_monitor,
+    monitor,
+    say,
+)
 
 CONFIG = """\
 # Written by `make demo` for the simulated ward; edit wardlink.example.toml for a real one.
@@ -83,6 +92,16 @@ code_map = "{code_map}"
 id = "bed-07-monitor"
 kind = "hl7-monitor"
 connection = "listen://127.0.0.1:{monitor_port}"
+
+[[devices]]
+id = "bed-12-intellivue"
+kind = "intellivue-monitor"
+connection = "serial://{intellivue_pty}?baudrate=115200"
+[devices.options]
+poll_interval_s = 1.0
+# Numerics of every other poll, bed 7's pace (alarms are never thinned).
+forward = "interval"
+interval_s = 1.5
 """
 
 CODE_MAP = Path(__file__).resolve().parents[2] / "adapters/lis_analyzers/codemaps/example.csv"
@@ -133,7 +152,11 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with _broker(broker_choice, workdir) as (broker_url, mqtt_version):
-        with PtyPair(workdir) as pty, PtyPair(workdir, "usb-WardLink_Chem-if00") as astm_pty:
+        with (
+            PtyPair(workdir) as pty,
+            PtyPair(workdir, "usb-WardLink_Chem-if00") as astm_pty,
+            PtyPair(workdir, "usb-WardLink_MIB-if00") as intellivue_pty,
+        ):
             scanner_port, analyzer_port, monitor_port = free_port(), free_port(), free_port()
             config = workdir / "wardlink.toml"
             config.write_text(
@@ -144,6 +167,7 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
                     scanner_port=scanner_port,
                     pty=pty.path,
                     astm_pty=astm_pty.path,
+                    intellivue_pty=intellivue_pty.path,
                     analyzer_port=analyzer_port,
                     monitor_port=monitor_port,
                     code_map=CODE_MAP,
@@ -182,8 +206,11 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
                     env=env,
                 )
             say(f"gateway: `wardlink run --config {config}` (log: {gateway_log})")
+            # The IntelliVue only answers the gateway's polls; it outlives the gateway so that the
+            # gateway's Release Request on shutdown is answered, as a real monitor's would be.
+            intellivue = asyncio.create_task(intellivue_monitor(intellivue_pty))
             try:
-                for device in ("lab-scanner", "biochemistry-analyzer"):
+                for device in ("lab-scanner", "biochemistry-analyzer", "bed-12-intellivue"):
                     await _wait_for_line(gateway_log, f"device {device} is connected", gateway)
                 await asyncio.to_thread(wait_for_port, "127.0.0.1", scanner_port, 30)
                 await asyncio.to_thread(wait_for_port, "127.0.0.1", analyzer_port, 30)
@@ -216,6 +243,10 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
             finally:
                 gateway.send_signal(signal.SIGTERM)
                 code = await asyncio.to_thread(gateway.wait, 30)
+                intellivue.cancel()
+                for outcome in await asyncio.gather(intellivue, return_exceptions=True):
+                    if isinstance(outcome, Exception):
+                        say(f"a simulator failed: {outcome!r}")
                 consumer.send_signal(signal.SIGTERM)
                 await asyncio.to_thread(consumer.wait, 30)
     say(

@@ -1,4 +1,4 @@
-"""The demo ward's devices that talk back: analyzers and a bedside monitor (``make demo``).
+"""The demo ward's devices that talk back: analyzers and bedside monitors (``make demo``).
 
 Each coroutine drives one simulator until cancelled, paced like the real instrument, and
 narrates only what the consumer cannot show (an analyzer's NAK, an order download).
@@ -7,11 +7,13 @@ narrates only what the consumer cannot show (an analyzer's NAK, an order downloa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
 
 from tests.hardware_sim.astm_analyzer import AnalyzerSimulator, synthetic_results
 from tests.hardware_sim.hl7_sender import Hl7Sender, synthetic_oru
+from tests.hardware_sim.intellivue_monitor import default_agent, serve_pty
 from tests.hardware_sim.monitor import SimulatedBed
 from tests.hardware_sim.pty_pair import PtyPair
 
@@ -101,3 +103,23 @@ async def monitor(port: int) -> None:
             await asyncio.sleep(2)
     finally:
         await sender.close()
+
+
+async def intellivue_monitor(pair: PtyPair, *, dip_after: int = 8) -> None:
+    """Bed 12's Philips IntelliVue on its MIB/RS232 port: the gateway associates and polls it.
+
+    After ``dip_after`` numerics polls (a few seconds after bed 7's dip, so the two alarms do
+    not interleave) its SpO2 is forced down to 86 %, and its alert monitor reports ``SpO2 LOW``
+    until the physiology has recovered above the limit a few polls later.
+    """
+    agent = default_agent(seed=12, bed_label="ICU BED 12")
+    server = asyncio.create_task(serve_pty(agent, pair))
+    try:
+        while len(agent.answered) < dip_after and not server.done():
+            await asyncio.sleep(0.1)
+        agent.bed.values["150456"] = 86.0  # SpO2; later steps recover from here
+        await server
+    finally:
+        server.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await server
