@@ -313,21 +313,32 @@ class Outbox:
 
     def stats(self) -> OutboxStats:
         """Counts per state, the oldest pending row's age, and space use, from one snapshot."""
+        # Counting reads only the (state, lane, rowid) index, and a lane's oldest pending row
+        # is its first by rowid: a scan of the rows themselves cost ~70 ms at 50,000 rows,
+        # every few seconds, and held up appends queued behind it.
         with self._read() as conn:
             counts = conn.execute(
-                select(
-                    outbox.c.state, outbox.c.lane, func.count(), func.min(outbox.c.created_at)
-                ).group_by(outbox.c.state, outbox.c.lane)
+                select(outbox.c.state, outbox.c.lane, func.count()).group_by(
+                    outbox.c.state, outbox.c.lane
+                )
             ).all()
+            per_state = {s: 0 for s in State}
+            pending: dict[int, int] = {}
+            for state, lane, count in counts:
+                per_state[State(state)] += count
+                if state == State.PENDING:
+                    pending[lane] = count
+            firsts = [
+                conn.execute(
+                    select(outbox.c.created_at)
+                    .where(outbox.c.state == State.PENDING, outbox.c.lane == lane)
+                    .order_by(outbox.c.rowid)
+                    .limit(1)
+                ).scalar_one()
+                for lane in pending
+            ]
             used = used_bytes(conn)
-        per_state = {s: 0 for s in State}
-        pending: dict[int, int] = {}
-        oldest: float | None = None
-        for state, lane, count, first in counts:
-            per_state[State(state)] += count
-            if state == State.PENDING:
-                pending[lane] = count
-                oldest = first if oldest is None else min(oldest, first)
+        oldest = min(firsts, default=None)
         return OutboxStats(
             pending=pending,
             sent=per_state[State.SENT],
