@@ -68,7 +68,8 @@ async def broker_refused_mqtt5(cfg: ForwarderConfig, exc: BaseException) -> bool
     if isinstance(exc, MqttConnectError):
         return exc.rc in _UNSUPPORTED_PROTOCOL
     try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(cfg.host, cfg.port), 5)
+        async with asyncio.timeout(5):
+            _, writer = await asyncio.open_connection(cfg.host, cfg.port)
     except (OSError, TimeoutError):
         return False
     writer.close()

@@ -39,6 +39,7 @@ log = logging.getLogger("wardlink.daemon")
 _STATS_PERIOD_S = 2.0
 _PRUNE_PERIOD_S = 600.0
 _LIVENESS_LIMIT_S = 60.0
+_RUNNER_STOP_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ class Gateway:
             log.info("shutting down: stopping intake, flushing, disconnecting")
             for task in runners:
                 task.cancel()
-            await asyncio.gather(*runners, return_exceptions=True)
+            await self._join_runners(runners)
             self.pipeline.close()
             self.forwarder.stop()
             await asyncio.gather(forwarder, return_exceptions=True)
@@ -195,6 +196,20 @@ class Gateway:
             await self.outbox.close()
             await self.control.close()
             log.info("gateway stopped cleanly")
+
+    async def _join_runners(self, runners: list[asyncio.Task[None]]) -> None:
+        """Wait for cancelled runners, but never forever.
+
+        A stuck runner must not keep the service from stopping: systemd would SIGKILL it in the
+        middle of the final flush instead.
+        """
+        if not runners:
+            return
+        _, stuck = await asyncio.wait(runners, timeout=_RUNNER_STOP_S)
+        for task in stuck:
+            log.error(
+                "%s did not stop within %.0f s; leaving it behind", task.get_name(), _RUNNER_STOP_S
+            )
 
     async def _keep_forwarding(self) -> None:
         # A bug in the forwarder must not silently stop delivery while intake goes on.

@@ -95,7 +95,7 @@ class Forwarder:
         backoff = Backoff(self._cfg.reconnect_min_s, self._cfg.reconnect_max_s)
         while not self._stopping.is_set():
             try:
-                await self._session()
+                await self._session(backoff)
                 backoff.reset()
             except (aiomqtt.MqttError, _SessionReset, OSError) as exc:
                 fall_back = (
@@ -122,10 +122,11 @@ class Forwarder:
             if self._stopping.is_set():
                 break
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), backoff.next_delay())
+                async with asyncio.timeout(backoff.next_delay()):
+                    await self._stopping.wait()
 
     # -- one connection ------------------------------------------------------------------------
-    async def _session(self) -> None:
+    async def _session(self, backoff: Backoff) -> None:
         will = aiomqtt.Will(self._topics.status, self._status_payload("offline"), 1, True)
         async with make_client(self._cfg, self._protocol, will) as client:
             paho = client._client
@@ -138,6 +139,7 @@ class Forwarder:
 
             paho.on_publish = on_publish
             self.connected = True
+            backoff.reset()  # the link works: the next outage is logged, and starts over short
             self._v5_worked |= self._is_v5
             self._metrics.broker_connected.set(1)
             self._metrics.broker_protocol.set(5 if self._is_v5 else 4)
@@ -248,7 +250,8 @@ class Forwarder:
         while self._inflight and time.monotonic() < deadline:
             self._slot_free.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._slot_free.wait(), deadline - time.monotonic())
+                async with asyncio.timeout(deadline - time.monotonic()):
+                    await self._slot_free.wait()
 
     async def _flusher(self) -> None:
         while True:

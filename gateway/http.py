@@ -62,9 +62,10 @@ class ControlServer:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            request = await asyncio.wait_for(reader.readline(), 10)
-            while (await asyncio.wait_for(reader.readline(), 10)) not in (b"\r\n", b"\n", b""):
-                pass  # headers are not needed by any route
+            async with asyncio.timeout(10):
+                request = await reader.readline()
+                while (await reader.readline()) not in (b"\r\n", b"\n", b""):
+                    pass  # headers are not needed by any route
             status, content_type, body = self._route(request[:_MAX_REQUEST_LINE])
             head = (
                 f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"

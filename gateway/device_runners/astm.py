@@ -164,7 +164,8 @@ class _Connection:
         if deadline is not None:
             timeout = max(0.0, deadline - time.monotonic())
         try:
-            return await asyncio.wait_for(self._inputs.get(), timeout)
+            async with asyncio.timeout(timeout):
+                return await self._inputs.get()
         except TimeoutError:
             if deadline is None:
                 log.info("device %s: closing idle connection %s", self._device_id, self._peer)

@@ -142,7 +142,8 @@ class _Handler:
             while True:
                 timeout = options.read_timeout_s if session.receiving else options.idle_timeout_s
                 try:
-                    data = await asyncio.wait_for(stream.read(), timeout)
+                    async with asyncio.timeout(timeout):
+                        data = await stream.read()
                 except TimeoutError:
                     what = "a message cut short" if session.receiving else "idle connection"
                     log.info("device %s: closing %s %s", self._device.id, what, stream.peer)

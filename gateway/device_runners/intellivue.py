@@ -80,7 +80,8 @@ class _Monitor:
                 deadline = session.next_deadline()
                 timeout = None if deadline is None else max(0.0, deadline - loop.time())
                 try:
-                    data = await asyncio.wait_for(stream.read(), timeout)
+                    async with asyncio.timeout(timeout):
+                        data = await stream.read()
                 except TimeoutError:
                     session.handle_timeout(loop.time())
                     continue
