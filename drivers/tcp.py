@@ -126,8 +126,14 @@ class TcpListener:
         return await self._accepted.get()
 
     async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        stream = TcpStream(reader, writer)
+        if self._server is None:
+            # A peer that connected as we stopped listening: its handler runs after the exit
+            # drained the queue, so nobody would ever take (and close) it.
+            await stream.close()
+            return
         _enable_keepalive(writer)
-        self._accepted.put_nowait(TcpStream(reader, writer))
+        self._accepted.put_nowait(stream)
 
 
 def _enable_keepalive(writer: asyncio.StreamWriter) -> None:
