@@ -145,11 +145,12 @@ class _Connection:
             if self._bare is not None and self._link is None:
                 await self._bare_items(self._bare.close())
         finally:
-            reader.cancel()
             for task in (reader, *self._answers):
                 task.cancel()
-            await asyncio.gather(reader, *self._answers, return_exceptions=True)
+            # Close first: a shutdown cancellation landing in the gather below must not leave
+            # the connection open.
             await self._stream.close()
+            await asyncio.gather(reader, *self._answers, return_exceptions=True)
 
     async def _read(self) -> None:
         with contextlib.suppress(OSError):
