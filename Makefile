@@ -46,6 +46,10 @@ test: lint typecheck pytest
 
 check: lint typecheck
 
+# A longer soak of the simulated ward under random faults (tests/reliability/test_soak.py).
+soak: $(VENV)/.installed mosquitto
+	WARDLINK_SOAK_S=$${WARDLINK_SOAK_S:-600} $(PY) -m pytest -s --timeout 1800 tests/reliability/test_soak.py
+
 bench: $(VENV)/.installed mosquitto
 	$(PY) -m bench
 
