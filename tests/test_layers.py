@@ -52,3 +52,18 @@ def test_device_families_do_not_import_each_other(family: str) -> None:
         if bad:
             offenders[str(path.relative_to(ROOT))] = bad
     assert offenders == {}
+
+
+def test_shipped_code_never_uses_asyncio_wait_for() -> None:
+    """On Python 3.11, ``asyncio.wait_for`` swallows a cancellation that lands as its inner
+    await completes: a device runner then kept serving after SIGTERM (docs/reliability.md).
+    ``async with asyncio.timeout(...)`` does not; this keeps the bug from coming back.
+    """
+    offenders = []
+    for package in ("gateway", "drivers", "adapters", "edge_store"):
+        for path in (ROOT / package).rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Attribute) and node.attr == "wait_for":
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
