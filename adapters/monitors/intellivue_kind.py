@@ -5,16 +5,14 @@ Registry import string: ``adapters.monitors.intellivue_kind:IntelliVueOptions``.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from adapters.monitors.intellivue.session import SessionConfig
-from adapters.monitors.rate import Mode, RatePolicy
+from adapters.monitors.rate_options import RateOptions
 
 
-class IntelliVueOptions(BaseModel):
+class IntelliVueOptions(RateOptions):
     """A Philips IntelliVue monitor polled over Data Export (MIB/RS232 or LAN)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     poll_interval_s: float = Field(
         default=1.0, ge=0.5, le=300, description="how often numerics and alarms are polled"
@@ -38,27 +36,6 @@ class IntelliVueOptions(BaseModel):
         description="serial: send the MIB/RS232 transport header before each PDU "
         "(frames are read with or without it)",
     )
-    forward: Mode = Field(
-        default="every",
-        description="numerics: every poll, one snapshot per bed per interval_s, or on change "
-        "beyond a deadband; alarms are always forwarded",
-    )
-    interval_s: float = Field(default=60.0, gt=0)
-    deadbands: dict[str, float] = Field(
-        default_factory=lambda: {"*": 0.0},
-        description="absolute change per MDC code (e.g. 150456 = SpO2) or '*' for the rest",
-    )
-    max_silence_s: float = Field(
-        default=300.0, gt=0, description="with forward = change: chart an unchanged value anyway"
-    )
-
-    def rate_policy(self) -> RatePolicy:
-        return RatePolicy(
-            mode=self.forward,
-            interval_s=self.interval_s,
-            deadbands=dict(self.deadbands),
-            max_silence_s=self.max_silence_s,
-        )
 
     def session_config(self) -> SessionConfig:
         return SessionConfig(
