@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.harness import close_leftover_consumers
 from tests.hardware_sim.broker import Mosquitto
 
 
@@ -17,6 +18,12 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.upper().startswith("WARDLINK_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_consumers() -> Iterator[None]:
+    yield
+    close_leftover_consumers()
 
 
 @pytest.fixture

@@ -84,8 +84,36 @@ async def async_wait_for(
         await asyncio.sleep(0.05)
 
 
+class GrowingJsonLines:
+    """A JSON-lines file another process appends to, read as it grows.
+
+    Only the new bytes are read each time, and a line is parsed only once its newline is there:
+    the writer may be caught mid-line.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.records: list[dict[str, Any]] = []
+        self._offset = 0
+        self._partial = b""
+
+    def poll(self) -> list[dict[str, Any]]:
+        if self.path.exists():
+            with self.path.open("rb") as lines:
+                lines.seek(self._offset)
+                data = lines.read()
+            self._offset += len(data)
+            *complete, self._partial = (self._partial + data).split(b"\n")
+            self.records += [json.loads(line) for line in complete]
+        return self.records
+
+
 class ConsumerProcess:
-    """``wardlink consume`` as the centre runs it: a separate process writing JSON lines."""
+    """``wardlink consume`` as the centre runs it: a separate process writing JSON lines.
+
+    One still running when its test ends is killed by ``close_leftover_consumers`` (an autouse
+    fixture), so a failed test cannot leak its process into the next test's warnings.
+    """
 
     def __init__(
         self,
@@ -98,6 +126,7 @@ class ConsumerProcess:
     ) -> None:
         self.out = workdir / f"{client_id}.jsonl"
         self.err = workdir / f"{client_id}.stderr"
+        self._output = GrowingJsonLines(self.out)
         self._args = [
             PYTHON,
             "-m",
@@ -118,6 +147,7 @@ class ConsumerProcess:
     def start(self) -> ConsumerProcess:
         with self.err.open("ab") as err:
             self._proc = subprocess.Popen(self._args, stderr=err, env=_env())
+        _RUNNING_CONSUMERS.add(self)
         marks = self.err.read_text().count("consuming ")
         wait_for(
             lambda: self.err.read_text().count("consuming ") >= marks + 2, 20, "consumer subscribed"
@@ -125,10 +155,8 @@ class ConsumerProcess:
         return self
 
     def envelopes(self) -> list[dict[str, Any]]:
-        if not self.out.exists():
-            return []
-        with self.out.open(encoding="utf-8") as fh:
-            return [json.loads(line) for line in fh if line.endswith("\n")]
+        """Every complete envelope written so far, in arrival order."""
+        return list(self._output.poll())
 
     def ids(self) -> list[str]:
         return [e["id"] for e in self.envelopes()]
@@ -139,6 +167,7 @@ class ConsumerProcess:
         self._proc.send_signal(signal.SIGTERM)
         self._proc.wait(timeout=20)
         self._proc = None
+        _RUNNING_CONSUMERS.discard(self)
         summaries = [
             json.loads(line)["summary"]
             for line in self.err.read_text().splitlines()
@@ -147,13 +176,27 @@ class ConsumerProcess:
         summary: dict[str, Any] = summaries[-1]
         return summary
 
+    def close(self) -> None:
+        """Kill the process if a failed test left it running (``stop`` is the orderly way)."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+        _RUNNING_CONSUMERS.discard(self)
+
     def __enter__(self) -> ConsumerProcess:
         return self.start()
 
     def __exit__(self, *_: object) -> None:
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.wait()
+        self.close()
+
+
+_RUNNING_CONSUMERS: set[ConsumerProcess] = set()
+
+
+def close_leftover_consumers() -> None:
+    for consumer in list(_RUNNING_CONSUMERS):
+        consumer.close()
 
 
 def _env() -> dict[str, str]:

@@ -8,7 +8,6 @@ The ward simulator (``tests.hardware_sim.monitor_ward``) opens one MLLP connecti
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from collections import Counter
 from datetime import datetime
@@ -20,7 +19,13 @@ from adapters.hl7.parse import parse_message
 from adapters.monitors.pcd import monitor_events_from_hl7
 from gateway.config_check import load_settings
 from gateway.daemon import Gateway
-from tests.e2e.harness import ConsumerProcess, async_wait_for, central_offline, write_config
+from tests.e2e.harness import (
+    ConsumerProcess,
+    GrowingJsonLines,
+    async_wait_for,
+    central_offline,
+    write_config,
+)
 from tests.e2e.test_hl7_analyzer import running_gateway
 from tests.hardware_sim.broker import Mosquitto, free_port, wait_for_port
 from tests.hardware_sim.monitor import (
@@ -50,29 +55,13 @@ def monitor_device(port: int) -> str:
     )
 
 
-class Arrivals:
-    """The consumer's output read as it grows, in arrival order (only new lines are parsed)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.envelopes: list[dict[str, Any]] = []
-        self._offset = 0
-        self._partial = b""
-
-    def poll(self) -> int:
-        if self.path.exists():
-            with self.path.open("rb") as lines:
-                lines.seek(self._offset)
-                data = lines.read()
-            self._offset += len(data)
-            *complete, self._partial = (self._partial + data).split(b"\n")
-            self.envelopes += [json.loads(line) for line in complete]
-        return len(self.envelopes)
+class Arrivals(GrowingJsonLines):
+    """The consumer's output read as it grows, in arrival order."""
 
     def position(self, control_id: str) -> int | None:
         """Where the envelope of the message with this MSH-10 arrived (``None``: not yet)."""
         return next(
-            (n for n, e in enumerate(self.envelopes) if msh10(e) == control_id),
+            (n for n, e in enumerate(self.poll()) if msh10(e) == control_id),
             None,
         )
 
@@ -268,16 +257,16 @@ async def test_ward_alarm_overtakes_50000_queued_vital_signs(tmp_path: Path) -> 
             await async_wait_for(
                 lambda: consumer.err.read_text().count("consuming ") >= 4, 30, "reconnect"
             )
-            await async_wait_for(lambda: arrivals.poll() >= 1000, 60, "backlog draining")
+            await async_wait_for(lambda: len(arrivals.poll()) >= 1000, 60, "backlog draining")
             (alarm,) = await ward.force_alarm("bed-07")
             assert alarm.ok
             await async_wait_for(
-                lambda: arrivals.poll() > 0 and arrivals.position(alarm.control_id) is not None,
+                lambda: arrivals.position(alarm.control_id) is not None,
                 60,
                 "the alarm",
             )
         total = BACKLOG + queued + 1
-        await async_wait_for(lambda: arrivals.poll() >= total, 120, "backlog drained")
+        await async_wait_for(lambda: len(arrivals.poll()) >= total, 120, "backlog drained")
         summary = consumer.stop()
     finally:
         gateway.stop()
@@ -287,14 +276,14 @@ async def test_ward_alarm_overtakes_50000_queued_vital_signs(tmp_path: Path) -> 
     assert summary["unique"] == total
     # Every sequence number once. (The consumer's own gap count reports one here: the alarm
     # shares the device's sequence with the backlog it overtakes.)
-    assert sorted(e["seq"] for e in arrivals.envelopes) == list(range(1, total + 1))
+    assert sorted(e["seq"] for e in arrivals.records) == list(range(1, total + 1))
     position = arrivals.position(alarm.control_id)
     assert position is not None
     print(f"\nalarm raised with {BACKLOG:,} vital signs queued: arrived at position {position:,}")
     assert position < BACKLOG // 10, "the alarm waited behind the backlog"
-    payload = arrivals.envelopes[position]["payload"]
+    payload = arrivals.records[position]["payload"]
     assert (payload["kind"], payload["bed"], payload["text"]) == ("alarm", "ICU/bed-07", "SpO2 LOW")
     # It also overtook the snapshots its own monitor had sent, and ACKed, before it.
     earlier = {s.control_id for s in ward.acked("vitals")}
-    assert all(n > position for n, e in enumerate(arrivals.envelopes) if msh10(e) in earlier)
-    assert len(arrivals.envelopes) == total
+    assert all(n > position for n, e in enumerate(arrivals.records) if msh10(e) in earlier)
+    assert len(arrivals.records) == total

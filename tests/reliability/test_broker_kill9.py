@@ -83,7 +83,7 @@ async def test_broker_kill9_with_end_to_end_acks_loses_nothing_acked(tmp_path: P
         assert await asyncio.to_thread(gateway.stop) == 0, gateway.log_tail()
     finally:
         await analyzer.stop()
-        consumer.__exit__()  # kills it if a failure left it running
+        consumer.close()  # kills it if a failure left it running
         gateway.__exit__()
         broker.stop()
     result = account({ANALYZER: analyzer.acked}, consumer.envelopes())

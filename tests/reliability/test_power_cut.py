@@ -172,7 +172,7 @@ async def run_power_cuts(tmp_path: Path, fs: PowerCutFS, durability: Durability)
         consumer.stop()
     finally:
         gateway.kill()
-        consumer.__exit__()
+        consumer.close()
         broker.stop()
     envelopes = consumer.envelopes()
     result = account({DEVICE: analyzer.acked}, envelopes)
