@@ -20,6 +20,7 @@ _HEX_ESCAPED = "\r\x0b\x1c"
 r"""Characters that would end a segment or an MLLP frame; sent as ``\Xhh\``."""
 
 
+@lru_cache(maxsize=64)
 def _named(delimiters: Delimiters) -> dict[str, str]:
     return {
         "F": delimiters.field,
@@ -33,6 +34,8 @@ def _named(delimiters: Delimiters) -> dict[str, str]:
 
 def unescape(text: str, delimiters: Delimiters) -> str:
     """Replace the escape sequences in one leaf value; unknown or broken ones stay as sent."""
+    if delimiters.escape not in text:  # nearly every leaf: skip the table lookup
+        return text
     return unescape_sequences(text, delimiters.escape, _named(delimiters))
 
 

@@ -47,10 +47,10 @@ class Segment:
 
     def component(self, n: int, c: int = 1, *, rep: int = 0, sub: int = 1) -> str:
         """Unescaped SEG-n.c (.sub) of repetition ``rep`` ('' when absent)."""
-        if self.name == "MSH" and n <= 2:
-            return self.field(n) if (c, rep, sub) == (1, 0, 1) else ""
         tree = self._split.get(n)
         if tree is None:
+            if self.name == "MSH" and n <= 2:
+                return self.field(n) if (c, rep, sub) == (1, 0, 1) else ""
             tree = self._split[n] = _split_field(self.field(n), self.delimiters)
         try:
             leaf = tree[rep][c - 1][sub - 1]
@@ -99,6 +99,8 @@ class Message:
 def _split_field(raw: str, delimiters: Delimiters) -> tuple[tuple[tuple[str, ...], ...], ...]:
     if not raw:
         return ()
+    if not any(d in raw for d in (delimiters.repetition, delimiters.component)):
+        return ((tuple(raw.split(delimiters.subcomponent)),),)  # most fields: one component
     return tuple(
         tuple(
             tuple(component.split(delimiters.subcomponent))

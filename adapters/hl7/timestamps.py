@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 
 # Where the wards are: times a device sends without an offset are read in this zone.
 VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
@@ -26,8 +27,12 @@ def ts_zone(text: str) -> tzinfo | None:
     return _zone(match["offset"]) if match and match["offset"] else None
 
 
+@lru_cache(maxsize=1024)
 def parse_ts(text: str, local_zone: tzinfo) -> datetime | None:
-    """An aware datetime; ``local_zone`` applies when the value carries no offset."""
+    """An aware datetime; ``local_zone`` applies when the value carries no offset.
+
+    Cached: a monitor repeats one timestamp in MSH-7, OBR-7 and every OBX-14 of a message.
+    """
     match = _TS.fullmatch(text.strip())
     if match is None or (match["fraction"] and not match["second"]):
         return None
