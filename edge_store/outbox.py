@@ -30,11 +30,11 @@ from edge_store.durability import (
     used_bytes,
 )
 from edge_store.errors import DuplicateEntryError, StoreFullError
+from edge_store.hot_path import insert_rows, mark_rows_sent, pending_rows
 from edge_store.owner_lock import acquire_owner_lock, release_owner_lock
 from edge_store.records import NewEntry, OutboxStats, State, StoredEntry
 from edge_store.schema import (
     ENTRY_COLUMNS,
-    RAISE_LAST_SEQ,
     check_file,
     chunks,
     create_schema,
@@ -49,10 +49,6 @@ log = logging.getLogger("edge_store")
 # Estimated bytes a row costs beyond its payload and strings: digest, integers, record header,
 # and its entries in the two indexes. Errs high so the quota is not overshot.
 _ROW_OVERHEAD = 160
-_INSERT_SQL = (
-    "INSERT INTO outbox (id, device, seq, lane, topic, payload, digest, state, created_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
 
 
 class Outbox:
@@ -161,7 +157,7 @@ class Outbox:
                     used, incoming, free, quota=self.quota_bytes, min_free=self._min_free_bytes
                 )
                 if shortage is None:
-                    return self._insert_rows(conn, entries)
+                    return insert_rows(conn, entries, self._clock())
         except IntegrityError:
             known = self._existing_ids([e.id for e in entries])
             if not known:
@@ -185,51 +181,14 @@ class Outbox:
                 i for c in chunks(ids) for i in conn.scalars(query.where(outbox.c.id.in_(c)))
             )
 
-    def _insert_rows(self, conn: Connection, entries: Sequence[NewEntry]) -> list[int]:
-        now = self._clock()
-        pending = int(State.PENDING)
-        rows = [
-            (
-                e.id,
-                e.device,
-                e.seq,
-                e.lane,
-                e.topic,
-                e.payload,
-                hashlib.sha256(e.payload).digest(),
-                pending,
-                now,
-            )
-            for e in entries
-        ]
-        # A driver-level executemany of plain tuples: RETURNING makes SQLAlchemy insert row by
-        # row, and its per-row parameter processing costs more than SQLite's own insert. Under
-        # BEGIN IMMEDIATE nobody else inserts, and AUTOINCREMENT hands out max+1, so the batch
-        # occupies consecutive rowids ending at the last one.
-        conn.exec_driver_sql(_INSERT_SQL, rows)
-        last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
-        rowids = list(range(last - len(rows) + 1, last + 1))
-        latest: dict[str, int] = {}
-        for e in entries:
-            latest[e.device] = max(e.seq, latest.get(e.device, e.seq))
-        conn.execute(RAISE_LAST_SEQ, [{"device": d, "last_seq": s} for d, s in latest.items()])
-        return rowids
-
     def claim(self, lane: int, *, after_rowid: int = 0, limit: int = 500) -> list[StoredEntry]:
         """Return pending rows of ``lane`` after ``after_rowid`` in rowid (arrival) order.
 
         Rows whose payload no longer matches its digest are quarantined and skipped, so the
         sender never forwards silently corrupted data (RELIABILITY.md finding 10).
         """
-        query = (
-            select(*ENTRY_COLUMNS)
-            .where(outbox.c.state == State.PENDING, outbox.c.lane == lane)
-            .where(outbox.c.rowid > after_rowid)
-            .order_by(outbox.c.rowid)
-            .limit(limit)
-        )
         with self._read() as conn:
-            found = [to_entry(row) for row in conn.execute(query)]
+            found = pending_rows(conn, lane, after_rowid, limit)
         good: list[StoredEntry] = []
         for entry in found:
             if hashlib.sha256(entry.payload).digest() == entry.digest:
@@ -241,14 +200,10 @@ class Outbox:
 
     def mark_sent(self, rowids: Iterable[int]) -> None:
         """Move pending rows to sent, stamping ``sent_at`` and counting the attempt."""
-        now = self._clock()
-        with self._write() as conn:
-            for chunk in chunks(rowids):
-                conn.execute(
-                    update(outbox)
-                    .where(outbox.c.rowid.in_(chunk), outbox.c.state == State.PENDING)
-                    .values(state=State.SENT, sent_at=now, attempts=outbox.c.attempts + 1)
-                )
+        rows = list(rowids)
+        if rows:
+            with self._write() as conn:
+                mark_rows_sent(conn, rows, self._clock())
 
     def mark_acked(self, ids: Iterable[str]) -> int:
         """Mark pending or sent rows acked by envelope id; unknown ids are ignored."""

@@ -26,7 +26,6 @@ from sqlalchemy import (
     func,
     insert,
 )
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from edge_store.errors import ForeignDatabaseError, StoreCorruptError, StoreError, StoreInUseError
 from edge_store.records import State, StoredEntry
@@ -87,13 +86,6 @@ store_meta = Table(
 _CHUNK = 500
 
 _T = TypeVar("_T")
-
-_insert_seq = sqlite_insert(device_sequence)
-# Built once: constructing the statement costs more than executing it.
-RAISE_LAST_SEQ = _insert_seq.on_conflict_do_update(
-    index_elements=[device_sequence.c.device],
-    set_={"last_seq": func.max(device_sequence.c.last_seq, _insert_seq.excluded.last_seq)},
-)
 
 
 def chunks(items: Iterable[_T]) -> Iterator[list[_T]]:
