@@ -25,8 +25,9 @@ from typing import Any, Self, TypedDict, Unpack
 
 from adapters.astm.dialect_link import INSTRUMENT, LinkConfig
 from adapters.astm.frames import ENQ, NAK
-from adapters.astm.link import AstmLink, State
+from adapters.astm.link import AstmLink
 from adapters.astm.link_events import LinkReleased, MessageReceived, SendCompleted, SendFailed
+from adapters.astm.link_line import State
 from drivers import tcp
 from drivers.base import ByteStream, StreamClosedError
 from tests.hardware_sim.astm_faults import NO_FAULTS, FaultInjector, Faults

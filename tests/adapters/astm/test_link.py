@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from adapters.astm.frames import encode_frames
-from adapters.astm.link import AstmLink, State
+from adapters.astm.link import AstmLink
 from adapters.astm.link_events import (
     FrameRejected,
     LinkEstablished,
@@ -16,6 +16,7 @@ from adapters.astm.link_events import (
     LinkTimedOut,
     MessageReceived,
 )
+from adapters.astm.link_line import State
 from tests.adapters.astm.test_frames import LOCAL, corpus_frames, shared
 
 ENQ, ACK, NAK, EOT = b"\x05", b"\x06", b"\x15", b"\x04"
