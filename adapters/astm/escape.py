@@ -37,6 +37,8 @@ def _named(delimiters: Delimiters) -> dict[str, str]:
 
 def unescape(text: str, delimiters: Delimiters) -> str:
     """Replace the escape sequences in one leaf value; unknown or broken ones stay as sent."""
+    if delimiters.escape not in text:  # most leaves: skip building the name table
+        return text
     return unescape_sequences(text, delimiters.escape, _named(delimiters))
 
 

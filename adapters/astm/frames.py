@@ -30,7 +30,7 @@ _TEXT_FORBIDDEN = frozenset({STX, ETX, ETB, EOT, ENQ, ACK, NAK, 0x10, 0x16, LF, 
 MAX_TEXT = 240
 _CUTTER_SEARCH = re.compile(b"[" + re.escape(bytes(sorted(_CUTTERS))) + b"]").search
 _HEX_PAIR = re.compile(b"[0-9A-Fa-f]{2}").fullmatch
-_WHOLE_FRAME = re.compile(b"\x02[^\x02-\x06\x15\x17]*[\x03\x17]([0-9A-Fa-f]{2}\r\n)").match
+_WHOLE_FRAME = re.compile(b"\x02[^\x02-\x06\x15\x17]*[\x03\x17][0-9A-Fa-f]{2}\r\n").match
 _WHOLE_TAIL = re.compile(b"[\x03\x17][0-9A-Fa-f]{2}\r\n").match
 _SPECIAL_SEARCH = re.compile(b"[" + re.escape(bytes(sorted(_CUTTERS | {ETX, ETB}))) + b"]").search
 
@@ -143,7 +143,7 @@ class FrameDecoder:
         i, end = 0, len(data)
         while i < end:
             frame = self._frame
-            if frame is None and data[i] == STX and (after := self._whole(data, i, items)):
+            if frame is None and data[i] == STX and (after := self._wholes(data, i, items)):
                 i = after
                 continue
             # Runs of ordinary bytes are taken in one slice; only special bytes go one by one.
@@ -182,29 +182,34 @@ class FrameDecoder:
         self._flush_garbage(items)
         return items
 
-    def _whole(self, data: bytes, start: int, items: list[Item]) -> int:
-        """The usual case: a whole well-formed frame at ``start``, read in one match.
+    def _wholes(self, data: bytes, start: int, items: list[Item]) -> int:
+        """The usual case: well-formed frames back to back from ``start``, each read in one match.
 
         Returns:
-            Where the frame ends in ``data``, or 0 when the byte-wise path must take it.
+            Where the last of them ends in ``data``, or 0 when the byte-wise path must take it.
         """
         whole = _WHOLE_FRAME(data, start)
         if whole is None or whole.end() - start > self._max:
             return 0
         self._skipping = False
         self._flush_garbage(items)
-        checksum_at = whole.start(1)
-        body = data[start + 1 : checksum_at]
-        digit = body[0] - 0x30 if len(body) > 1 else -1
-        frame = Frame(
-            fn=digit if 0 <= digit <= 7 else None,
-            text=body[1:-1],
-            final=body[-1] == ETX,
-            checksum_ok=int(data[checksum_at : checksum_at + 2], 16) == sum(body) & 0xFF,
-            raw=data[start : whole.end() if self._lf_required else whole.end() - 1],
-        )
-        items.append(frame)
-        return whole.end()
+        limit, trailer = self._max, 0 if self._lf_required else 1
+        while whole is not None and (end := whole.end()) - start <= limit:
+            checksum_at = end - 4  # two hex digits, CR, LF
+            body = data[start + 1 : checksum_at]
+            digit = body[0] - 0x30 if len(body) > 1 else -1
+            items.append(
+                Frame(
+                    digit if 0 <= digit <= 7 else None,
+                    body[1:-1],
+                    body[-1] == ETX,
+                    int(data[checksum_at : checksum_at + 2], 16) == sum(body) & 0xFF,
+                    data[start : end - trailer],
+                )
+            )
+            start = end
+            whole = _WHOLE_FRAME(data, start)
+        return start
 
     def _outside(self, byte: int, items: list[Item]) -> None:
         if byte in _CUTTERS:

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from adapters.astm.escape import Delimiters, unescape
@@ -26,14 +27,14 @@ from adapters.astm.escape import Delimiters, unescape
 if TYPE_CHECKING:
     from adapters.astm.dialect import Dialect
 
-_LINE_SPLITTERS = {"cr": re.compile(r"\r"), "lf": re.compile(r"\n"), "any": re.compile(r"\r\n?|\n")}
+_LINE_ENDS = {"cr": "\r", "lf": "\n"}
+_ANY_LINE_END = re.compile(r"\r\n?|\n")
 _FRAME_DIGIT = re.compile(r"^[0-7](?=[A-Z][^A-Za-z0-9\s])")
 _HEADER = re.compile(r"H[^A-Za-z0-9\s]")
 _TERMINATION_IN_SEQ = re.compile(r"\d+([A-Z])")
-_TREE = {"P": "H", "O": "P", "R": "O"}
-"""Each record type of the result hierarchy and its parent's type."""
-_BELOW = {"P": ("O", "R"), "O": ("R",), "R": ()}
-"""What a new record closes: a P ends the previous patient's orders and results."""
+_LEVELS = "HPOR"
+"""The result hierarchy, top down: a record's depth is its type's index here."""
+_DEPTH = {kind: depth for depth, kind in enumerate(_LEVELS) if depth}
 
 
 class AstmRecordError(ValueError):
@@ -140,7 +141,7 @@ def parse_transmission(
     lines = _lines(data, encoding, dialect)
     if not lines:
         raise AstmRecordError("no records")
-    starts = [i for i, line in enumerate(lines) if _HEADER.match(line)]
+    starts = [i for i, line in enumerate(lines) if line[0] == "H" and _HEADER.match(line)]
     if not starts or starts[0] != 0:
         raise AstmRecordError("the first record is not an H record")
     bounds = [*starts[1:], len(lines)]
@@ -178,8 +179,13 @@ def _lines(data: bytes | list[bytes], encoding: str, dialect: Dialect | None) ->
         raise AstmRecordError(f"byte {exc.start} is not {encoding}") from exc
     except LookupError as exc:
         raise AstmRecordError(f"unknown encoding {encoding!r}") from exc
-    splitter = _LINE_SPLITTERS[dialect.line_ending if dialect is not None else "any"]
-    lines = [part.strip("\r\n") for part in splitter.split(text)]
+    line_end = _LINE_ENDS.get(dialect.line_ending) if dialect is not None else None
+    if line_end is not None:
+        lines = [part.strip("\r\n") for part in text.split(line_end)]
+    elif "\n" in text:
+        lines = [part.strip("\r\n") for part in _ANY_LINE_END.split(text)]
+    else:  # CR only, the E1394 way: nothing left to strip
+        lines = text.split("\r")
     lines = [_FRAME_DIGIT.sub("", line, count=1) if line[:1].isdigit() else line for line in lines]
     return [line for line in lines if line.strip()]
 
@@ -188,6 +194,12 @@ def _delimiters(header: str) -> Delimiters:
     r"""From ``H|\^&``: field, then repeat, component, escape; ``\\^&`` reads as ``\^&``."""
     field_char = header[1:2]
     definition = header[2:].split(field_char, 1)[0] if field_char else ""
+    return _declared(field_char, definition)
+
+
+@lru_cache(maxsize=64)
+def _declared(field_char: str, definition: str) -> Delimiters:
+    """Checked once per distinct declaration: a device sends the same one in every message."""
     if len(definition) == 4 and definition[0] == definition[1]:
         definition = definition[1:]
     chars = set(field_char + definition)
@@ -198,12 +210,16 @@ def _delimiters(header: str) -> Delimiters:
     return Delimiters(field_char, definition[0], definition[1], definition[2])
 
 
-@dataclass(slots=True)
 class _Builder:
-    record: Record
-    children: list[_Builder] = field(default_factory=list)
-    comments: list[Record] = field(default_factory=list)
-    manufacturer: list[Record] = field(default_factory=list)
+    """A record of the tree being read, with what hangs under it so far."""
+
+    __slots__ = ("children", "comments", "manufacturer", "record")
+
+    def __init__(self, record: Record) -> None:
+        self.record = record
+        self.children: list[_Builder] = []
+        self.comments: list[Record] = []
+        self.manufacturer: list[Record] = []
 
     def freeze(self) -> Node:
         return Node(
@@ -214,30 +230,27 @@ class _Builder:
         )
 
 
-def _open(levels: dict[str, _Builder], kind: str, delimiters: Delimiters) -> _Builder:
-    """The open record of ``kind``; an empty one is attached when none is open."""
-    if kind not in levels:
-        levels[kind] = _Builder(Record((kind,), delimiters))
-        _open(levels, _TREE[kind], delimiters).children.append(levels[kind])
-    return levels[kind]
-
-
 def _message(lines: list[str], encoding: str) -> AstmMessage:
     delimiters = _delimiters(lines[0])
     field_char = delimiters.field
     records = tuple([Record(tuple(line.split(field_char)), delimiters) for line in lines])
-    levels = {"H": _Builder(records[0])}
-    last = levels["H"]
+    last = _Builder(records[0])
+    path = [last]  # the open H, P, O and R, top down: a record at depth d hangs on path[d - 1]
     queries: list[_Builder] = []
     terminator: Record | None = None
     for record in records[1:]:
-        kind = record.type
-        if kind in _TREE:
+        kind = record.fields[0]
+        depth = _DEPTH.get(kind)
+        if depth is not None:
+            del path[depth:]  # a P closes the previous patient's orders and results
+            while len(path) < depth:  # an O before any P gets an empty P, and so on
+                path[-1].children.append(
+                    empty := _Builder(Record((_LEVELS[len(path)],), delimiters))
+                )
+                path.append(empty)
             last = _Builder(record)
-            _open(levels, _TREE[kind], delimiters).children.append(last)
-            for below in _BELOW[kind]:
-                levels.pop(below, None)
-            levels[kind] = last
+            path[-1].children.append(last)
+            path.append(last)
         elif kind == "Q":
             last = _Builder(record)
             queries.append(last)
@@ -248,8 +261,8 @@ def _message(lines: list[str], encoding: str) -> AstmMessage:
         elif kind == "L":
             terminator = record
     return AstmMessage(
-        header=levels["H"].freeze(),
-        queries=tuple(query.freeze() for query in queries),
+        header=path[0].freeze(),
+        queries=tuple([query.freeze() for query in queries]),
         terminator=terminator,
         records=records,
         delimiters=delimiters,
