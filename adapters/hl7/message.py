@@ -99,7 +99,7 @@ class Message:
 def _split_field(raw: str, delimiters: Delimiters) -> tuple[tuple[tuple[str, ...], ...], ...]:
     if not raw:
         return ()
-    if not any(d in raw for d in (delimiters.repetition, delimiters.component)):
+    if delimiters.repetition not in raw and delimiters.component not in raw:
         return ((tuple(raw.split(delimiters.subcomponent)),),)  # most fields: one component
     return tuple(
         tuple(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from types import MappingProxyType
 from typing import Any, Literal, cast, get_args
@@ -56,6 +57,7 @@ UNIT_SPELLINGS: Mapping[str, str] = MappingProxyType(dict(_DATA["unit_spellings"
 ALARM_ATTRIBUTES: Mapping[str, AlarmRole] = _roles(_DATA["alarm_attributes"])
 
 
+@lru_cache(maxsize=1024)
 def ucum_unit(code: str, text: str, system: str, alt_code: str = "", alt_system: str = "") -> str:
     """The UCUM unit of an OBX-6 ``code^text^system^alt code^alt text^alt system``.
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from functools import lru_cache
 
 from adapters.canonical.codes import CodedValue, PatientRef
 from adapters.hl7.fields import leaf, patient_from_pid
@@ -96,9 +97,16 @@ def local_code(obx: Segment) -> CodedValue | None:
     code = leaf(obx, 3)
     if code is None:
         return None
-    return CodedValue(code=code, system=leaf(obx, 3, 3) or LOCAL_SYSTEM, display=leaf(obx, 3, 2))
+    return _coded(code, leaf(obx, 3, 3) or LOCAL_SYSTEM, leaf(obx, 3, 2))
 
 
+@lru_cache(maxsize=4096)
+def _coded(code: str, system: str, display: str | None) -> CodedValue:
+    """Shared instances (they are frozen): a monitor repeats the same few codes every second."""
+    return CodedValue(code=code, system=system, display=display)
+
+
+@lru_cache(maxsize=4096)
 def mdc_code(local: CodedValue) -> CodedValue | None:
     """The MDC code of an OBX-3 sent in the MDC system, named from our table when we know it."""
     if local.system.upper() != MDC_SYSTEM:
