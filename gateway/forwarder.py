@@ -35,6 +35,11 @@ from gateway.topics import Lane, Topics
 
 log = logging.getLogger("wardlink.forwarder")
 
+SENT_MARKS_LINGER_S = 0.25
+"""How long confirmed rows wait to be marked sent together (a draining backlog waits less)."""
+SENT_MARKS_BATCH = 500
+"""Confirmed rows that are marked at once without waiting out the linger."""
+
 
 class _SessionReset(Exception):
     """The connection is gone; unwind the session and reconnect."""
@@ -69,6 +74,7 @@ class Forwarder:
         self._inflight: dict[int, StoredEntry] = {}
         self._confirmed: list[int] = []
         self._flush_wanted = asyncio.Event()
+        self._marks_full = asyncio.Event()
         self._refusals_logged: set[tuple[str, int]] = set()
         self.connected = False
         self._v5_worked = False  # once MQTT 5 worked, a failure is an outage, not a protocol
@@ -244,6 +250,8 @@ class Forwarder:
         self._metrics.forward_lag.observe(max(0.0, time.time() - row.created_at))
         self._confirmed.append(row.rowid)
         self._flush_wanted.set()
+        if len(self._confirmed) >= SENT_MARKS_BATCH:
+            self._marks_full.set()
 
     async def _drain_inflight(self, timeout_s: float = 5.0) -> None:
         deadline = time.monotonic() + timeout_s
@@ -256,11 +264,17 @@ class Forwarder:
     async def _flusher(self) -> None:
         while True:
             await self._flush_wanted.wait()
-            await asyncio.sleep(0.01)  # let PUBACKs arriving together share one commit
+            # Sent marks are bookkeeping: losing the newest to a crash only re-sends those
+            # envelopes (consumers dedupe by id). A ward's PUBACKs trickle in one by one, and
+            # each mark costs a commit (an fsync on the node's SD card), so they share one.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(SENT_MARKS_LINGER_S):
+                    await self._marks_full.wait()
             await self._flush_confirmed()
 
     async def _flush_confirmed(self) -> None:
         self._flush_wanted.clear()
+        self._marks_full.clear()
         batch, self._confirmed = self._confirmed, []
         if batch:
             await self._outbox.mark_sent(batch)
