@@ -28,6 +28,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from gateway.envelope_validation import EnvelopeValidator
 from gateway.mqtt_properties import DIGEST_PROPERTY, connect_properties
 from gateway.order_book import OrderBook
+from gateway.sequences import SequenceTracker
 from gateway.topics import KIND_SEGMENTS, URGENT_KINDS
 
 log = logging.getLogger("wardlink.consume")
@@ -64,8 +65,7 @@ class Tally:
     invalid: int = 0
     digest_mismatches: int = 0
     digests_verified: int = 0
-    last_seq: dict[str, int] = field(default_factory=dict)
-    gaps: dict[str, int] = field(default_factory=dict)
+    sequences: SequenceTracker = field(default_factory=SequenceTracker)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -75,7 +75,8 @@ class Tally:
             "invalid": self.invalid,
             "digest_mismatches": self.digest_mismatches,
             "digests_verified": self.digests_verified,
-            "sequence_gaps": dict(self.gaps),
+            "sequence_gaps": self.sequences.gaps(),
+            "sequence_late": dict(self.sequences.late),
         }
 
 
@@ -174,22 +175,13 @@ class Consumer:
             return
         self._seen.add(envelope_id)
         tally.unique += 1
-        self._track_sequence(envelope)
+        tally.sequences.see(f"{envelope['gateway_id']}/{envelope['device_id']}", envelope["seq"])
         if self._orders is not None and envelope["payload"]["kind"] == "order_query":
             self._answer(topic, envelope["payload"])
         # Written as the bytes that arrived: compact JSON on one line, byte-faithful for audit.
         line = _pretty(envelope) if self.options.pretty else payload.decode()
         self._out.write(line + "\n")
         self._out.flush()
-
-    def _track_sequence(self, envelope: dict[str, Any]) -> None:
-        key = f"{envelope['gateway_id']}/{envelope['device_id']}"
-        seq = envelope["seq"]
-        last = self.tally.last_seq.get(key)
-        if last is not None and seq > last + 1:
-            self.tally.gaps[key] = self.tally.gaps.get(key, 0) + (seq - last - 1)
-        if last is None or seq > last:
-            self.tally.last_seq[key] = seq
 
     def _answer(self, topic: str, query: dict[str, Any]) -> None:
         assert self._orders is not None
