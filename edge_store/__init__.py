@@ -15,7 +15,7 @@ from edge_store.errors import (
     StoreInUseError,
 )
 from edge_store.outbox import Outbox
-from edge_store.records import NewEntry, OutboxStats, State, StoredEntry
+from edge_store.records import MessageKey, NewEntry, OutboxStats, State, StoredEntry
 
 __all__ = [
     "AsyncOutbox",
@@ -23,6 +23,7 @@ __all__ = [
     "DuplicateEntryError",
     "Durability",
     "ForeignDatabaseError",
+    "MessageKey",
     "NewEntry",
     "Outbox",
     "OutboxStats",

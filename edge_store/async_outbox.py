@@ -23,7 +23,7 @@ from typing import TypedDict, TypeVar, Unpack
 from edge_store.durability import Durability
 from edge_store.errors import DuplicateEntryError, StoreError
 from edge_store.outbox import Outbox
-from edge_store.records import NewEntry, OutboxStats, State, StoredEntry
+from edge_store.records import MessageKey, NewEntry, OutboxStats, State, StoredEntry
 
 log = logging.getLogger("edge_store")
 
@@ -47,8 +47,9 @@ class OutboxOptions(TypedDict, total=False):
 
 @dataclass(slots=True)
 class _Request:
+    key: MessageKey | None
     entries: Sequence[NewEntry]
-    future: asyncio.Future[list[int]]
+    future: asyncio.Future[list[int] | None]
 
 
 class AsyncOutbox:
@@ -113,12 +114,18 @@ class AsyncOutbox:
 
     async def append_many(self, entries: Sequence[NewEntry]) -> list[int]:
         """Store entries atomically, sharing a commit with concurrent appends."""
+        return await self.append_message(None, entries) or []
+
+    async def append_message(
+        self, key: MessageKey | None, entries: Sequence[NewEntry]
+    ) -> list[int] | None:
+        """Store one device message's entries atomically; ``None`` if ``key`` is stored already."""
         if self._closed:
             raise StoreError("outbox is closed")
         if not entries:
             return []
         loop = asyncio.get_running_loop()
-        request = _Request(entries, loop.create_future())
+        request = _Request(key, entries, loop.create_future())
         self._queue.append(request)
         if self._flusher is None:
             self._flusher = loop.create_task(self._flush())
@@ -147,9 +154,8 @@ class AsyncOutbox:
         return batch
 
     async def _commit(self, batch: list[_Request]) -> None:
-        entries = [entry for request in batch for entry in request.entries]
         try:
-            rowids, seconds = await self._call(partial(self._timed_append, entries))
+            stored, seconds = await self._call(partial(self._timed_append, batch))
         except DuplicateEntryError as exc:
             clashing = set(exc.ids)
             bad = [r for r in batch if any(e.id in clashing for e in r.entries)]
@@ -164,22 +170,19 @@ class AsyncOutbox:
         except BaseException as exc:  # cancelled: the outcome is unknown to the callers too
             _fail(batch, exc)
             raise
-        offset = 0
-        for request in batch:
-            size = len(request.entries)
+        for request, rowids in zip(batch, stored, strict=True):
             if not request.future.done():
-                request.future.set_result(rowids[offset : offset + size])
-            offset += size
+                request.future.set_result(rowids)
         if self._on_commit is not None:
             try:
-                self._on_commit(len(entries), seconds)
+                self._on_commit(sum(len(rowids or ()) for rowids in stored), seconds)
             except Exception:
                 log.exception("on_commit observer failed")
 
-    def _timed_append(self, entries: list[NewEntry]) -> tuple[list[int], float]:
+    def _timed_append(self, batch: list[_Request]) -> tuple[list[list[int] | None], float]:
         start = time.perf_counter()
-        rowids = self._outbox.append(entries)
-        return rowids, time.perf_counter() - start
+        stored = self._outbox.append_messages([(r.key, r.entries) for r in batch])
+        return stored, time.perf_counter() - start
 
     async def _call(self, fn: Callable[[], _T]) -> _T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)

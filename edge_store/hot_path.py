@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection
 
-from edge_store.records import NewEntry, State, StoredEntry
+from edge_store.records import MessageKey, NewEntry, State, StoredEntry
 
 _INSERT = (
     "INSERT INTO outbox (id, device, seq, lane, topic, payload, digest, state, created_at)"
@@ -27,10 +27,28 @@ _CLAIM = (
     "SELECT rowid, id, device, seq, lane, topic, payload, digest, state, created_at, attempts,"
     " note FROM outbox WHERE state = ? AND lane = ? AND rowid > ? ORDER BY rowid LIMIT ?"
 )
+_NOTE_MESSAGE = (
+    "INSERT OR IGNORE INTO device_message (device, message_key, stored_at) VALUES (?, ?, ?)"
+)
 _MARK_SENT = (
     "UPDATE outbox SET state = ?, sent_at = ?, attempts = attempts + 1"
     " WHERE rowid = ? AND state = ?"
 )
+
+
+MessageBatch = tuple[MessageKey | None, Sequence[NewEntry]]
+"""The entries of one device message, under its key (``None``: stored whatever came before)."""
+
+
+def insert_messages(
+    conn: Connection, batches: Sequence[MessageBatch], now: float
+) -> list[list[int] | None]:
+    """Insert each batch whose message is new; its rowids, or ``None`` for one already stored."""
+    fresh = note_messages(conn, [key for key, _ in batches], now)
+    pairs = list(zip(batches, fresh, strict=True))
+    kept = [entry for (_, entries), new in pairs if new for entry in entries]
+    rowids = iter(insert_rows(conn, kept, now) if kept else [])
+    return [[next(rowids) for _ in entries] if new else None for (_, entries), new in pairs]
 
 
 def insert_rows(conn: Connection, entries: Sequence[NewEntry], now: float) -> list[int]:
@@ -77,3 +95,29 @@ def mark_rows_sent(conn: Connection, rowids: Sequence[int], now: float) -> None:
     """Move the still-pending ones of ``rowids`` to sent, counting the attempt."""
     sent, pending = int(State.SENT), int(State.PENDING)
     conn.exec_driver_sql(_MARK_SENT, [(sent, now, rowid, pending) for rowid in rowids])
+
+
+def note_messages(conn: Connection, keys: Sequence[MessageKey | None], now: float) -> list[bool]:
+    """Note each message key; False for one already stored (earlier, or earlier in ``keys``)."""
+    return [
+        key is None or conn.exec_driver_sql(_NOTE_MESSAGE, (key.device, key.key, now)).rowcount == 1
+        for key in keys
+    ]
+
+
+MESSAGE_KEYS_KEPT = 2048
+"""Message keys kept per device: an analyzer resends its last message, not one from hours ago."""
+MESSAGE_KEYS_KEPT_S = 86400.0
+"""And none older than this, however few messages the device sent."""
+
+_PRUNE_MESSAGE_KEYS = (
+    "DELETE FROM device_message WHERE stored_at < ? OR rowid IN (SELECT rowid FROM"
+    " (SELECT rowid, row_number() OVER"
+    " (PARTITION BY device ORDER BY stored_at DESC, rowid DESC) AS age"
+    " FROM device_message) WHERE age > ?)"
+)
+
+
+def prune_message_keys(conn: Connection, now: float) -> None:
+    """Forget message keys beyond each device's most recent ones, or older than a day."""
+    conn.exec_driver_sql(_PRUNE_MESSAGE_KEYS, (now - MESSAGE_KEYS_KEPT_S, MESSAGE_KEYS_KEPT))

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy import Connection, Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from edge_store.durability import (
@@ -30,11 +30,18 @@ from edge_store.durability import (
     used_bytes,
 )
 from edge_store.errors import DuplicateEntryError, StoreFullError
-from edge_store.hot_path import insert_rows, mark_rows_sent, pending_rows
+from edge_store.hot_path import (
+    MessageBatch,
+    insert_messages,
+    mark_rows_sent,
+    pending_rows,
+    prune_message_keys,
+)
 from edge_store.owner_lock import acquire_owner_lock, release_owner_lock
 from edge_store.records import NewEntry, OutboxStats, State, StoredEntry
 from edge_store.schema import (
     ENTRY_COLUMNS,
+    add_missing_tables,
     check_file,
     chunks,
     create_schema,
@@ -43,6 +50,7 @@ from edge_store.schema import (
     outbox,
     to_entry,
 )
+from edge_store.stats import read_stats
 
 log = logging.getLogger("edge_store")
 
@@ -102,9 +110,11 @@ class Outbox:
             if self._owner_lock is not None:
                 release_owner_lock(self._owner_lock)
             raise
-        if fresh:
-            with self._write() as conn:
+        with self._write() as conn:
+            if fresh:
                 create_schema(conn)
+            else:
+                add_missing_tables(conn)
 
     @property
     def engine(self) -> Engine:
@@ -133,8 +143,18 @@ class Outbox:
             StoreFullError: Quota or disk headroom exhausted; nothing of the batch is written.
             DuplicateEntryError: An id is already stored or repeated; nothing is written.
         """
-        if not entries:
-            return []
+        return self.append_messages([(None, entries)])[0] or []
+
+    def append_messages(self, batches: Sequence[MessageBatch]) -> list[list[int] | None]:
+        """Store device messages in one transaction; ``None`` for a message already stored.
+
+        A message key is remembered with the message's entries, atomically, so the same
+        message sent again (its answer was lost) is recognised even after a restart.
+
+        Raises:
+            StoreFullError, DuplicateEntryError: As :meth:`append`, for the whole call.
+        """
+        entries = [entry for _, batch in batches for entry in batch]
         ids = [e.id for e in entries]
         if len(set(ids)) != len(ids):
             raise DuplicateEntryError(sorted({i for i in ids if ids.count(i) > 1}))
@@ -142,13 +162,15 @@ class Outbox:
             len(e.payload) + len(e.id) + len(e.device) + len(e.topic) + _ROW_OVERHEAD
             for e in entries
         )
-        rowids = self._insert(entries, incoming, may_prune=True)
+        stored = self._insert(batches, ids, incoming, may_prune=True)
         if self._shortage is not None:
             log.warning("outbox accepts appends again (%s shortage over)", self._shortage)
             self._shortage = None
-        return rowids
+        return stored
 
-    def _insert(self, entries: Sequence[NewEntry], incoming: int, *, may_prune: bool) -> list[int]:
+    def _insert(
+        self, batches: Sequence[MessageBatch], ids: list[str], incoming: int, *, may_prune: bool
+    ) -> list[list[int] | None]:
         free = free_disk_bytes(self.path.parent)
         try:
             with self._write() as conn:
@@ -157,9 +179,9 @@ class Outbox:
                     used, incoming, free, quota=self.quota_bytes, min_free=self._min_free_bytes
                 )
                 if shortage is None:
-                    return insert_rows(conn, entries, self._clock())
+                    return insert_messages(conn, batches, self._clock())
         except IntegrityError:
-            known = self._existing_ids([e.id for e in entries])
+            known = self._existing_ids(ids)
             if not known:
                 raise
             raise DuplicateEntryError(known) from None
@@ -168,7 +190,7 @@ class Outbox:
             pruned = self._delete_delivered(older_than=None)
             if pruned:
                 log.warning("outbox over quota: pruned %d delivered rows before retention", pruned)
-                return self._insert(entries, incoming, may_prune=False)
+                return self._insert(batches, ids, incoming, may_prune=False)
         if kind is not self._shortage:
             log.warning("outbox refuses appends: %s (stored %d bytes)", reason, used)
             self._shortage = kind
@@ -250,7 +272,13 @@ class Outbox:
             return sum(conn.execute(stmt.where(outbox.c.id.in_(c))).rowcount for c in chunks(ids))
 
     def prune(self) -> int:
-        """Delete delivered rows older than the retention period; return how many."""
+        """Delete delivered rows older than the retention period; return how many.
+
+        Message keys go too, beyond the most recent ones of each device (see
+        :func:`edge_store.hot_path.prune_message_keys`).
+        """
+        with self._write() as conn:
+            prune_message_keys(conn, self._clock())
         return self._delete_delivered(older_than=self._clock() - self._retention_s)
 
     def _delete_delivered(self, *, older_than: float | None) -> int:
@@ -268,41 +296,8 @@ class Outbox:
 
     def stats(self) -> OutboxStats:
         """Counts per state, the oldest pending row's age, and space use, from one snapshot."""
-        # Counting reads only the (state, lane, rowid) index, and a lane's oldest pending row
-        # is its first by rowid: a scan of the rows themselves cost ~70 ms at 50,000 rows,
-        # every few seconds, and held up appends queued behind it.
         with self._read() as conn:
-            counts = conn.execute(
-                select(outbox.c.state, outbox.c.lane, func.count()).group_by(
-                    outbox.c.state, outbox.c.lane
-                )
-            ).all()
-            per_state = {s: 0 for s in State}
-            pending: dict[int, int] = {}
-            for state, lane, count in counts:
-                per_state[State(state)] += count
-                if state == State.PENDING:
-                    pending[lane] = count
-            firsts = [
-                conn.execute(
-                    select(outbox.c.created_at)
-                    .where(outbox.c.state == State.PENDING, outbox.c.lane == lane)
-                    .order_by(outbox.c.rowid)
-                    .limit(1)
-                ).scalar_one()
-                for lane in pending
-            ]
-            used = used_bytes(conn)
-        oldest = min(firsts, default=None)
-        return OutboxStats(
-            pending=pending,
-            sent=per_state[State.SENT],
-            acked=per_state[State.ACKED],
-            quarantined=per_state[State.QUARANTINED],
-            oldest_pending_age_s=None if oldest is None else max(0.0, self._clock() - oldest),
-            used_bytes=used,
-            quota_bytes=self.quota_bytes,
-        )
+            return read_stats(conn, self._clock(), self.quota_bytes)
 
     def close(self) -> None:
         """Close the connection; SQLite checkpoints the WAL into the main file."""

@@ -28,6 +28,14 @@ class NewEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageKey:
+    """A device message's identity: its entries are stored once however often it is sent."""
+
+    device: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
 class StoredEntry:
     """A stored row as handed to the sender or an operator listing."""
 

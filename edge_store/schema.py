@@ -68,6 +68,17 @@ delivered_at = func.coalesce(outbox.c.acked_at, outbox.c.sent_at)
 Index("ix_outbox_state_lane_rowid", outbox.c.state, outbox.c.lane, outbox.c.rowid)
 Index("ix_outbox_state_delivered_at", outbox.c.state, delivered_at)
 
+# Keys of device messages already stored, so a message sent again after a lost answer (the
+# gateway crashed between commit and ACK) is not stored twice; recent ones per device only.
+device_message = Table(
+    "device_message",
+    metadata,
+    Column("device", Text, primary_key=True),
+    Column("message_key", Text, primary_key=True),
+    Column("stored_at", Float, nullable=False),
+)
+Index("ix_device_message_device_stored_at", device_message.c.device, device_message.c.stored_at)
+
 device_sequence = Table(
     "device_sequence",
     metadata,
@@ -160,6 +171,11 @@ def check_file(path: Path, busy_timeout_s: float) -> bool:
             f"understands {SCHEMA_VERSION}: run the gateway version that wrote it to drain it."
         )
     return False
+
+
+def add_missing_tables(conn: Connection) -> None:
+    """Create tables a newer gateway added (additive only: older gateways ignore them)."""
+    metadata.create_all(conn, tables=[device_message])
 
 
 def create_schema(conn: Connection) -> None:

@@ -35,11 +35,14 @@ class Intake(Protocol):
         *,
         raw: bytes | None = None,
         device_time: datetime | None = None,
+        message_key: str | None = None,
     ) -> list[str]:
         """Commit the events of one device message atomically: all of them or none.
 
         A message with two specimens must not be half stored, or the device's retry after a
-        negative answer would store the first specimen twice.
+        negative answer would store the first specimen twice. With ``message_key``, a message
+        of this device already stored under that key is not stored again (``[]`` returned):
+        the device resent it because its answer was lost, perhaps to a gateway restart.
         """
         ...
 

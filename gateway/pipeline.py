@@ -14,7 +14,7 @@ from datetime import datetime
 
 from adapters.canonical.events import CanonicalEvent, DeviceState, LabResult, OrderQuery
 from adapters.canonical.orders import OrderReply
-from edge_store import AsyncOutbox, NewEntry, StoreError
+from edge_store import AsyncOutbox, MessageKey, NewEntry, StoreError
 from gateway.envelope import Envelope, RawMessage, UlidFactory, utc_now
 from gateway.metrics import Metrics
 from gateway.query_desk import QueryDesk
@@ -89,6 +89,7 @@ class Pipeline:
         *,
         raw: bytes | None = None,
         device_time: datetime | None = None,
+        message_key: str | None = None,
     ) -> list[str]:
         if self._closed:
             msg = "gateway is shutting down"
@@ -124,13 +125,11 @@ class Pipeline:
                     payload=envelope.to_json_bytes(),
                 )
             )
+        key = None if message_key is None else MessageKey(device_id, message_key)
         try:
-            await self._outbox.append_many(entries)
+            stored = await self._outbox.append_message(key, entries)
         except StoreError as exc:
-            # Give the numbers back when nothing newer was handed out, so a device that
-            # retries after a refusal leaves no gap in its sequence.
-            if self._seq.get(device_id) == last:
-                self._seq[device_id] = first - 1
+            self._give_back(device_id, first, last)
             self.refusing = True
             self._metrics.refused.labels(device=device_id).inc()
             log.warning(
@@ -138,6 +137,10 @@ class Pipeline:
             )
             raise
         self.refusing = False
+        if stored is None:
+            self._give_back(device_id, first, last)
+            log.info("device %s: a message it sent before, already stored: kept once", device_id)
+            return []
         for event in events:
             self._metrics.bound(self._metrics.messages_in, device_id, event.kind).inc()
             self._status.message_committed(device_id)
@@ -149,6 +152,12 @@ class Pipeline:
         for lane in {lane_for(event.kind) for event in events}:
             self._on_committed(lane)
         return [entry.id for entry in entries]
+
+    def _give_back(self, device_id: str, first: int, last: int) -> None:
+        # When nothing newer was handed out, so a device that retries after a refusal (or
+        # resends a stored message) leaves no gap in its sequence.
+        if self._seq.get(device_id) == last:
+            self._seq[device_id] = first - 1
 
     async def ask_host(
         self, device_id: str, query: OrderQuery, *, raw: bytes | None, timeout_s: float

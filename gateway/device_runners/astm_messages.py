@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -28,7 +27,6 @@ from gateway.intake import Intake
 
 log = logging.getLogger(__name__)
 
-_RECENT_MESSAGES = 2048
 AUTO = "auto"
 GENERIC = "generic"
 
@@ -70,8 +68,6 @@ class AnalyzerMessages:
         self._options = options
         self._intake = intake
         self._query_ids = UlidFactory()
-        # A whole message sent again (the analyzer gave up on a lost final ACK): stored once.
-        self._stored: OrderedDict[str, None] = OrderedDict()
 
     def dialect_of(self, message: AstmMessage) -> Dialect:
         name = self._dialect
@@ -82,10 +78,6 @@ class AnalyzerMessages:
     async def take(self, records: list[bytes], raw: bytes) -> Taken:
         """Store the results of one message; return the queries it asks, to answer after."""
         device_id = self._device_id
-        key = hashlib.sha256(b"\r".join(records)).hexdigest()
-        if key in self._stored:
-            log.info("device %s: a message sent again (lost ACK?): stored once", device_id)
-            return Taken(stored=True)
         try:
             messages = parse_transmission(records, encoding=self._encoding)
         except AstmRecordError as exc:
@@ -106,7 +98,10 @@ class AnalyzerMessages:
             return Taken(stored=True)
         if events:
             try:
-                await self._intake.submit_many(device_id, events, raw=raw)
+                # A whole message sent again (its final ACK was lost, perhaps to a restart of
+                # the gateway) is recognised by the store and kept once.
+                key = hashlib.sha256(b"\r".join(records)).hexdigest()
+                await self._intake.submit_many(device_id, events, raw=raw, message_key=key)
             except Exception as exc:  # StoreError above all: the analyzer must resend later
                 log.warning(
                     "device %s: message not stored (%s); analyzer told to resend",
@@ -114,7 +109,6 @@ class AnalyzerMessages:
                     type(exc).__name__,
                 )
                 return Taken(stored=False)
-        self._remember(key)
         return Taken(stored=True, queries=queries)
 
     async def answer(self, pending: PendingQuery) -> list[bytes]:
@@ -141,8 +135,3 @@ class AnalyzerMessages:
         )
         now = datetime.now(VIETNAM_TIME)
         return order_records(pending.message, pending.query, orders, pending.dialect, now)
-
-    def _remember(self, key: str) -> None:
-        self._stored[key] = None
-        if len(self._stored) > _RECENT_MESSAGES:
-            self._stored.popitem(last=False)

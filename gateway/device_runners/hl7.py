@@ -18,7 +18,6 @@ import hashlib
 import logging
 import ssl
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Protocol
@@ -39,8 +38,6 @@ from gateway.envelope import UlidFactory
 from gateway.intake import Intake
 
 log = logging.getLogger(__name__)
-
-_RECENT_CONTROL_IDS = 2048
 
 
 class Hl7Device(Protocol):
@@ -124,8 +121,6 @@ class _Handler:
         self._options = device.options
         self._intake = intake
         self._mapper = mapper
-        # Shared by all connections of the device: a retransmission may come on a new socket.
-        self._stored_messages: OrderedDict[str, None] = OrderedDict()
         self._ack_ids = UlidFactory()  # MSH-10 of our ACKs: unique across connections
 
     async def serve(self, stream: ByteStream) -> None:
@@ -171,17 +166,6 @@ class _Handler:
             self._intake.count_rejected(device_id, reason, message.raw)
             return
         control_id = message.control_id
-        # The same control id with the same bytes is a retransmission; a reused id (a counter
-        # reset after a restart) with other content is a new message.
-        key = f"{control_id}/{hashlib.sha256(message.raw).hexdigest()}"
-        if key in self._stored_messages:
-            log.info(
-                "device %s: message %s again (lost ACK?): acknowledged, stored once",
-                device_id,
-                control_id,
-            )
-            session.accept(event.message_id)
-            return
         try:
             events = self._mapper(message)
         except Exception:
@@ -191,7 +175,11 @@ class _Handler:
             return
         if events:
             try:
-                await self._intake.submit_many(device_id, events, raw=message.raw)
+                # The same control id with the same bytes is a retransmission (the ACK was
+                # lost, perhaps to a gateway restart): the store keeps it once. A reused id (a
+                # counter reset after a restart) with other content is a new message.
+                key = f"{control_id}/{hashlib.sha256(message.raw).hexdigest()}"
+                await self._intake.submit_many(device_id, events, raw=message.raw, message_key=key)
             except Exception as exc:  # StoreError above all: the analyzer must resend later
                 log.warning(
                     "device %s: message %s not stored (%s); answered AR",
@@ -201,10 +189,4 @@ class _Handler:
                 )
                 session.reject(event.message_id, "AR", f"not stored: {exc}", 207)
                 return
-        self._remember(key)
         session.accept(event.message_id)
-
-    def _remember(self, key: str) -> None:
-        self._stored_messages[key] = None
-        if len(self._stored_messages) > _RECENT_CONTROL_IDS:
-            self._stored_messages.popitem(last=False)

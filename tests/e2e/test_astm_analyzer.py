@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +146,39 @@ async def test_bad_checksum_cut_frame_noise_and_lost_ack_still_store_once(
     assert kept
 
 
+async def test_a_message_resent_after_a_gateway_restart_is_stored_once(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    # The gateway committed the message and stopped before the analyzer saw the final ACK
+    # (a crash or a power cut there): the analyzer sends it again to the restarted gateway.
+    first, second = (synthetic_results(f"SP{n:04d}", 3, seed=n) for n in (300, 301))
+    consumer = await asyncio.to_thread(ConsumerProcess(tmp_path, mosquitto.url).start)
+    with PtyPair(tmp_path) as pair:
+        devices = astm_toml(f"serial://{pair.path}?baudrate=115200", options="host_query = false")
+        for sends in ([first], [first, second]):
+            async with running_gateway(tmp_path, mosquitto, devices) as gateway:
+                await async_wait_for(
+                    lambda: gateway.status.snapshot("analyzer-1").state == "connected", 20, "open"
+                )
+                analyzer = AnalyzerSimulator.over_pty(pair)
+                outcomes = [await analyzer.send(records) for records in sends]
+                await analyzer.close()
+                assert all(o.completed for o in outcomes), outcomes  # ACKed both times
+                # One device lane, in order: anything stored for the resend precedes SP0301.
+                await async_wait_for(
+                    partial(_arrived, consumer, f"SP{299 + len(sends):04d}"), 30, "last specimen"
+                )
+    summary = consumer.stop()
+    specimens = [e["payload"]["specimen_id"] for e in consumer.envelopes()]
+    assert specimens == ["SP0300", "SP0301"]
+    assert summary["duplicates"] == 0
+    assert summary["sequence_gaps"] == {}
+
+
+def _arrived(consumer: ConsumerProcess, specimen_id: str) -> bool:
+    return any(e["payload"]["specimen_id"] == specimen_id for e in consumer.envelopes())
+
+
 def gate_commits(gateway: Gateway, *, fail_first: int = 0) -> tuple[asyncio.Event, list[float]]:
     """Hold the store's commits until the event is set; refuse the first ``fail_first``.
 
@@ -154,19 +188,19 @@ def gate_commits(gateway: Gateway, *, fail_first: int = 0) -> tuple[asyncio.Even
     release = asyncio.Event()
     committed_at: list[float] = []
     outbox = gateway.outbox
-    real: Callable[..., Coroutine[Any, Any, Any]] = outbox.append_many
+    real: Callable[..., Coroutine[Any, Any, Any]] = outbox.append_message
     failures = [fail_first]
 
-    async def gated(entries: Any) -> Any:
+    async def gated(key: Any, entries: Any) -> Any:
         await release.wait()
         if failures[0] > 0:
             failures[0] -= 1
             raise StoreFullError(0, 1, "disk full (test)")
-        result = await real(entries)
+        result = await real(key, entries)
         committed_at.append(time.monotonic())
         return result
 
-    outbox.append_many = gated  # type: ignore[method-assign]
+    outbox.append_message = gated  # type: ignore[method-assign]
     return release, committed_at
 
 

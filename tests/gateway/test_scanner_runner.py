@@ -66,6 +66,7 @@ class RecordingIntake:
         *,
         raw: bytes | None = None,
         device_time: datetime | None = None,
+        message_key: str | None = None,
     ) -> list[str]:
         return [await self.submit(device_id, e, raw=raw, device_time=device_time) for e in events]
 
