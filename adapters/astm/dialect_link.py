@@ -1,7 +1,8 @@
 """Link-layer timers, limits and quirk flags as data (CLSI LIS1-A §8.5-§8.6, PROTOCOLS.md §1).
 
-Dialects adjust a :class:`LinkConfig` with :func:`dataclasses.replace`; the state machine in
-:mod:`adapters.astm.link` reads it and never branches on a vendor.
+Dialects adjust a :class:`LinkConfig` with :func:`dataclasses.replace`; the link's two roles
+(:mod:`adapters.astm.link_receiver`, :mod:`adapters.astm.link_sender`) read it and never branch
+on a vendor.
 """
 
 from __future__ import annotations

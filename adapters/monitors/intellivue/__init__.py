@@ -7,7 +7,10 @@ Programming Guide" (4535 642 59271), as reproduced in public code; the corpus fi
 Modules, one job each: :mod:`floats` (IEEE 11073 FLOAT-Type), :mod:`framing` (MIB/RS232
 frames), :mod:`wire` (big-endian reader), :mod:`nomenclature` (protocol numbers),
 :mod:`attributes` (attribute lists and values), :mod:`association` (session-layer PDUs),
-:mod:`pdu` (remote operations: event reports, polls, results), :mod:`codes` (physio ids and
-units to MDC and UCUM), :mod:`session` (the host's state machine) and :mod:`events` (to the
-canonical events).
+:mod:`pdu` (remote operations: event reports, polls, results), :mod:`agent_pdus` (the
+monitor's side, for the simulator), :mod:`connect` (the LAN Connect Indication), :mod:`codes`
+(physio ids and units to MDC and UCUM), :mod:`session` (the host's state machine), with
+:mod:`session_inputs` (PDUs named as its inputs), :mod:`session_polls` (poll numbering and
+results) and :mod:`session_events` (what it reports), and :mod:`events` (to the canonical
+events).
 """
