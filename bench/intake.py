@@ -44,7 +44,6 @@ def make_pipeline(outbox: AsyncOutbox, devices: int = 10) -> Pipeline:
         metrics=metrics,
         status=StatusBoard(metrics),
         devices={f"analyzer-{d}": DeviceInfo(kind="astm-analyzer") for d in range(devices)},
-        on_committed=lambda _lane: None,
     )
 
 

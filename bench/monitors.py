@@ -228,7 +228,6 @@ async def _prefill(config: Path, ward: MonitorWard, events: int) -> float:
         metrics=metrics,
         status=StatusBoard(metrics),
         devices={d.id: DeviceInfo(kind=d.kind, encoding=d.encoding) for d in settings.devices},
-        on_committed=lambda _lane: None,
     )
     await pipeline.start()
     pool = []

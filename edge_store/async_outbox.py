@@ -32,6 +32,10 @@ _T = TypeVar("_T")
 CommitObserver = Callable[[int, float], None]
 """Called on the event loop after each group commit with (rows, seconds spent in the store)."""
 
+StoredObserver = Callable[[list[StoredEntry]], None]
+"""Called on the event loop with each commit's new rows in rowid order, before any appender
+resumes: the sender can take them as they are, without reading them back."""
+
 
 class OutboxOptions(TypedDict, total=False):
     """Keyword arguments of ``Outbox`` accepted by ``AsyncOutbox.open``."""
@@ -49,7 +53,7 @@ class OutboxOptions(TypedDict, total=False):
 class _Request:
     key: MessageKey | None
     entries: Sequence[NewEntry]
-    future: asyncio.Future[list[int] | None]
+    future: asyncio.Future[list[StoredEntry] | None]
 
 
 class AsyncOutbox:
@@ -59,6 +63,7 @@ class AsyncOutbox:
         outbox: An open store, used only from this wrapper's worker thread hereafter.
         max_batch: Most rows per commit; one ``append_many`` call is never split.
         on_commit: Optional observer of commit size and latency, e.g. a histogram.
+        on_stored: Optional receiver of the rows each commit stored.
     """
 
     def __init__(
@@ -67,12 +72,14 @@ class AsyncOutbox:
         *,
         max_batch: int = 2000,
         on_commit: CommitObserver | None = None,
+        on_stored: StoredObserver | None = None,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._outbox = outbox
         self._max_batch = max_batch
         self._on_commit = on_commit
+        self.on_stored = on_stored
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edge-store")
         self._queue: deque[_Request] = deque()
         self._flusher: asyncio.Task[None] | None = None
@@ -119,7 +126,7 @@ class AsyncOutbox:
     async def append_message(
         self, key: MessageKey | None, entries: Sequence[NewEntry]
     ) -> list[int] | None:
-        """Store one device message's entries atomically; ``None`` if ``key`` is stored already."""
+        """Store one device message's entries atomically: their rowids (``None``: stored before)."""
         if self._closed:
             raise StoreError("outbox is closed")
         if not entries:
@@ -129,7 +136,8 @@ class AsyncOutbox:
         self._queue.append(request)
         if self._flusher is None:
             self._flusher = loop.create_task(self._flush())
-        return await request.future
+        stored = await request.future
+        return None if stored is None else [row.rowid for row in stored]
 
     async def _flush(self) -> None:
         try:
@@ -170,16 +178,22 @@ class AsyncOutbox:
         except BaseException as exc:  # cancelled: the outcome is unknown to the callers too
             _fail(batch, exc)
             raise
-        for request, rowids in zip(batch, stored, strict=True):
+        rows = [row for request_rows in stored for row in request_rows or ()]
+        if self.on_stored is not None and rows:
+            try:
+                self.on_stored(rows)
+            except Exception:
+                log.exception("on_stored observer failed")
+        for request, request_rows in zip(batch, stored, strict=True):
             if not request.future.done():
-                request.future.set_result(rowids)
+                request.future.set_result(request_rows)
         if self._on_commit is not None:
             try:
-                self._on_commit(sum(len(rowids or ()) for rowids in stored), seconds)
+                self._on_commit(len(rows), seconds)
             except Exception:
                 log.exception("on_commit observer failed")
 
-    def _timed_append(self, batch: list[_Request]) -> tuple[list[list[int] | None], float]:
+    def _timed_append(self, batch: list[_Request]) -> tuple[list[list[StoredEntry] | None], float]:
         start = time.perf_counter()
         stored = self._outbox.append_messages([(r.key, r.entries) for r in batch])
         return stored, time.perf_counter() - start

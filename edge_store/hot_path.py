@@ -42,44 +42,53 @@ MessageBatch = tuple[MessageKey | None, Sequence[NewEntry]]
 
 def insert_messages(
     conn: Connection, batches: Sequence[MessageBatch], now: float
-) -> list[list[int] | None]:
-    """Insert each batch whose message is new; its rowids, or ``None`` for one already stored."""
+) -> list[list[StoredEntry] | None]:
+    """Insert each batch whose message is new; its rows, or ``None`` for one already stored."""
     fresh = note_messages(conn, [key for key, _ in batches], now)
     pairs = list(zip(batches, fresh, strict=True))
     kept = [entry for (_, entries), new in pairs if new for entry in entries]
-    rowids = iter(insert_rows(conn, kept, now) if kept else [])
-    return [[next(rowids) for _ in entries] if new else None for (_, entries), new in pairs]
+    rows = iter(insert_rows(conn, kept, now) if kept else [])
+    return [[next(rows) for _ in entries] if new else None for (_, entries), new in pairs]
 
 
-def insert_rows(conn: Connection, entries: Sequence[NewEntry], now: float) -> list[int]:
-    """Insert pending rows and raise each device's last sequence; rowids in entry order.
+def insert_rows(conn: Connection, entries: Sequence[NewEntry], now: float) -> list[StoredEntry]:
+    """Insert pending rows and raise each device's last sequence; the rows in entry order.
 
     Under BEGIN IMMEDIATE nobody else inserts, and AUTOINCREMENT hands out max+1, so the batch
     occupies consecutive rowids ending at the last one (RETURNING would make the driver insert
     row by row).
     """
     pending = int(State.PENDING)
-    rows = [
-        (
+    digests = [hashlib.sha256(e.payload).digest() for e in entries]
+    conn.exec_driver_sql(
+        _INSERT,
+        [
+            (e.id, e.device, e.seq, e.lane, e.topic, e.payload, digest, pending, now)
+            for e, digest in zip(entries, digests, strict=True)
+        ],
+    )
+    last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
+    latest: dict[str, int] = {}
+    for e in entries:
+        latest[e.device] = max(e.seq, latest.get(e.device, e.seq))
+    conn.exec_driver_sql(_RAISE_LAST_SEQ, list(latest.items()))
+    first = last - len(entries) + 1
+    return [
+        StoredEntry(
+            first + n,
             e.id,
             e.device,
             e.seq,
             e.lane,
             e.topic,
             e.payload,
-            hashlib.sha256(e.payload).digest(),
-            pending,
+            digest,
+            State.PENDING,
             now,
+            0,
         )
-        for e in entries
+        for n, (e, digest) in enumerate(zip(entries, digests, strict=True))
     ]
-    conn.exec_driver_sql(_INSERT, rows)
-    last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
-    latest: dict[str, int] = {}
-    for e in entries:
-        latest[e.device] = max(e.seq, latest.get(e.device, e.seq))
-    conn.exec_driver_sql(_RAISE_LAST_SEQ, list(latest.items()))
-    return list(range(last - len(rows) + 1, last + 1))
 
 
 def pending_rows(conn: Connection, lane: int, after_rowid: int, limit: int) -> list[StoredEntry]:

@@ -143,10 +143,10 @@ class Outbox:
             StoreFullError: Quota or disk headroom exhausted; nothing of the batch is written.
             DuplicateEntryError: An id is already stored or repeated; nothing is written.
         """
-        return self.append_messages([(None, entries)])[0] or []
+        return [row.rowid for row in self.append_messages([(None, entries)])[0] or []]
 
-    def append_messages(self, batches: Sequence[MessageBatch]) -> list[list[int] | None]:
-        """Store device messages in one transaction; ``None`` for a message already stored.
+    def append_messages(self, batches: Sequence[MessageBatch]) -> list[list[StoredEntry] | None]:
+        """Store device messages in one transaction: their rows, ``None`` for one stored before.
 
         A message key is remembered with the message's entries, atomically, so the same
         message sent again (its answer was lost) is recognised even after a restart.
@@ -170,7 +170,7 @@ class Outbox:
 
     def _insert(
         self, batches: Sequence[MessageBatch], ids: list[str], incoming: int, *, may_prune: bool
-    ) -> list[list[int] | None]:
+    ) -> list[list[StoredEntry] | None]:
         free = free_disk_bytes(self.path.parent)
         try:
             with self._write() as conn:

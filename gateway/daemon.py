@@ -124,13 +124,13 @@ class Gateway:
             self.status,
             desk=desk,
         )
+        self.outbox.on_stored = self.forwarder.offer
         self.pipeline = Pipeline(
             topics=self.topics,
             outbox=self.outbox,
             metrics=self.metrics,
             status=self.status,
             devices={d.id: DeviceInfo(kind=d.kind, encoding=d.encoding) for d in settings.devices},
-            on_committed=self.forwarder.notify,
             rejects=RejectArchive(Path(settings.store.path).parent / "rejected"),
             desk=desk,
         )

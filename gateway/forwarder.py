@@ -31,7 +31,7 @@ from gateway.metrics import Metrics
 from gateway.mqtt_properties import PublishProperties
 from gateway.query_desk import QueryDesk
 from gateway.status import StatusBoard
-from gateway.topics import Lane, Topics
+from gateway.topics import Topics
 
 log = logging.getLogger("wardlink.forwarder")
 
@@ -80,9 +80,9 @@ class Forwarder:
         self._v5_worked = False  # once MQTT 5 worked, a failure is an outage, not a protocol
 
     # -- called by the pipeline and the daemon -------------------------------------------------
-    def notify(self, lane: Lane) -> None:
-        """New rows were committed on ``lane``."""
-        self._lanes.notify(lane)
+    def offer(self, rows: list[StoredEntry]) -> None:
+        """Rows were just committed (the outbox's ``on_stored``), in rowid order."""
+        self._lanes.offer(rows)
         self._wake.set()
 
     def stop(self) -> None:

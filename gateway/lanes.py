@@ -1,9 +1,11 @@
 """Reading the outbox lane by lane for the forwarder: alarms first, no row handed out twice.
 
 The reader keeps a cursor and a small prefetch buffer per lane, so the store is asked for rows
-in batches rather than per publish. A row stays *held* from the moment it is read until the
-forwarder releases it (confirmed and marked sent, or refused), so re-reading a lane from the
-start (after a reconnect or a retry period) never hands out a row already on its way.
+in batches rather than per publish, and rows the gateway has just committed are taken as they
+are when nothing older is waiting in the store (a ward's steady trickle is never read back).
+A row stays *held* from the moment it is read until the forwarder releases it (confirmed and
+marked sent, or refused), so re-reading a lane from the start (after a reconnect or a retry
+period) never hands out a row already on its way.
 """
 
 from __future__ import annotations
@@ -19,13 +21,27 @@ class LaneReader:
         self._outbox = outbox
         self._prefetch = prefetch
         self._dirty = dict.fromkeys(Lane, True)
+        self._reading = dict.fromkeys(Lane, False)
         self._cursor = dict.fromkeys(Lane, 0)
         self._buffers: dict[Lane, deque[StoredEntry]] = {lane: deque() for lane in Lane}
         self._held: set[int] = set()
 
-    def notify(self, lane: Lane) -> None:
-        """Rows were committed on ``lane`` after the last read."""
-        self._dirty[lane] = True
+    def offer(self, rows: list[StoredEntry]) -> None:
+        """Rows just committed, in rowid order: buffered as they are, when their lane allows.
+
+        A lane with nothing older unread takes them without asking the store for what the
+        gateway itself just wrote. Otherwise (older rows unread, a read in flight, or the
+        buffer full while the broker is away) the lane is only marked, and read in order.
+        """
+        for row in rows:
+            lane = Lane(row.lane)
+            buffer = self._buffers[lane]
+            if self._dirty[lane] or self._reading[lane] or len(buffer) >= self._prefetch:
+                self._dirty[lane] = True
+            elif row.rowid > self._cursor[lane]:
+                self._cursor[lane] = row.rowid
+                self._held.add(row.rowid)
+                buffer.append(row)
 
     @property
     def may_have_rows(self) -> bool:
@@ -46,9 +62,13 @@ class LaneReader:
 
     async def _refill(self, lane: Lane) -> None:
         self._dirty[lane] = False
-        rows = await self._outbox.claim(
-            int(lane), after_rowid=self._cursor[lane], limit=self._prefetch
-        )
+        self._reading[lane] = True
+        try:
+            rows = await self._outbox.claim(
+                int(lane), after_rowid=self._cursor[lane], limit=self._prefetch
+            )
+        finally:
+            self._reading[lane] = False
         if len(rows) == self._prefetch:
             self._dirty[lane] = True  # more may follow
         for row in rows:

@@ -1,14 +1,15 @@
 """Device events → envelopes → the durable outbox; wakes the forwarder after each commit.
 
 This is the :class:`gateway.intake.Intake` that device runners talk to. ``submit`` returns only
-after the group commit holding the event has reached disk (promise 1).
+after the group commit holding the event has reached disk (promise 1); the outbox hands the
+committed rows to the forwarder itself (``AsyncOutbox.on_stored``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,7 +21,7 @@ from gateway.metrics import Metrics
 from gateway.query_desk import QueryDesk
 from gateway.rejects import RejectArchive
 from gateway.status import StatusBoard
-from gateway.topics import Lane, Topics, lane_for
+from gateway.topics import Topics, lane_for
 
 log = logging.getLogger("wardlink.pipeline")
 
@@ -44,7 +45,6 @@ class Pipeline:
         metrics: Metrics,
         status: StatusBoard,
         devices: dict[str, DeviceInfo],
-        on_committed: Callable[[Lane], None],
         rejects: RejectArchive | None = None,
         desk: QueryDesk | None = None,
     ) -> None:
@@ -53,7 +53,6 @@ class Pipeline:
         self._metrics = metrics
         self._status = status
         self._devices = devices
-        self._on_committed = on_committed
         self._rejects = rejects
         self._desk = desk
         self._ids = UlidFactory()
@@ -149,8 +148,6 @@ class Pipeline:
                     if observation.unmapped:
                         code = observation.local_code.code
                         self._metrics.unmapped.labels(device=device_id, code=code).inc()
-        for lane in {lane_for(event.kind) for event in events}:
-            self._on_committed(lane)
         return [entry.id for entry in entries]
 
     def _give_back(self, device_id: str, first: int, last: int) -> None:
