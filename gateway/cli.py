@@ -1,4 +1,4 @@
-"""``wardlink``: run the gateway, check its config, inspect the outbox, consume as the centre."""
+"""``wardlink``: run the gateway, check its config, inspect the outbox, consume, simulate."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import paho.mqtt.client as mqtt
 
 from gateway.config_check import check_config_file, load_settings
 from gateway.config_errors import ConfigError
+from gateway.sim_command import add_sim_command
 
 
 def _setup_logging(level: str) -> None:
@@ -189,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="answer analyzers' host queries from this CSV (specimen_id,tests,...)",
     )
     consume.set_defaults(func=_cmd_consume)
+    add_sim_command(commands)
     return parser
 
 
