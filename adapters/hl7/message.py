@@ -58,6 +58,21 @@ class Segment:
             return ""
         return _escape.unescape(leaf, self.delimiters)
 
+    def components(self, n: int, *, rep: int = 0) -> list[str]:
+        """Unescaped components of SEG-n (first subcomponent each), read at once.
+
+        A mapper that needs code, text and system of one field pays for one lookup, not three.
+        """
+        tree = self._split.get(n)
+        if tree is None:
+            if self.name == "MSH" and n <= 2:
+                return [self.field(n)] if rep == 0 else []
+            tree = self._split[n] = _split_field(self.field(n), self.delimiters)
+        if rep >= len(tree):
+            return []
+        delimiters = self.delimiters
+        return [_escape.unescape(component[0], delimiters) for component in tree[rep]]
+
     def text(self, n: int) -> str:
         """SEG-n.1 of the first repetition, unescaped: the common case of a simple field."""
         return self.component(n, 1)

@@ -28,8 +28,7 @@ def obx_value(obx: Segment, value_type: str) -> Value:
 
 
 def _components(obx: Segment, rep: int) -> list[str]:
-    count = obx.repetitions(5)[rep].count(obx.delimiters.component) + 1
-    return [obx.component(5, c, rep=rep) for c in range(1, count + 1)]
+    return obx.components(5, rep=rep)
 
 
 def _as_text(components: list[str]) -> str | None:

@@ -94,10 +94,16 @@ def path(obx: Segment) -> tuple[str, ...]:
 
 def local_code(obx: Segment) -> CodedValue | None:
     """OBX-3 as sent; the system defaults to ``local`` when OBX-3.3 is empty."""
-    code = leaf(obx, 3)
+    code, display, system = ([_present(part) for part in obx.components(3)] + [None] * 3)[:3]
     if code is None:
         return None
-    return _coded(code, leaf(obx, 3, 3) or LOCAL_SYSTEM, leaf(obx, 3, 2))
+    return _coded(code, system or LOCAL_SYSTEM, display)
+
+
+def _present(text: str) -> str | None:
+    """As :func:`adapters.hl7.fields.leaf` for a component already read."""
+    text = text.strip()
+    return text if text and text != NULL else None
 
 
 @lru_cache(maxsize=4096)
@@ -118,7 +124,8 @@ def mdc_code(local: CodedValue) -> CodedValue | None:
 
 def obx_unit(obx: Segment) -> str | None:
     """OBX-6 in UCUM (see :func:`adapters.monitors.mdc.ucum_unit`); ``None`` when not sent."""
-    parts = [leaf(obx, 6, c) or "" for c in range(1, 7)]
+    parts = [_present(part) or "" for part in obx.components(6)[:6]]
+    parts += [""] * (6 - len(parts))
     if not any(parts[:2]) and not parts[3]:
         return None
     return ucum_unit(parts[0], parts[1], parts[2], parts[3], parts[5])

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import random
+import re
 import signal
 import subprocess
 from pathlib import Path
 
 from tests.e2e.harness import PYTHON, ConsumerProcess, _env, wait_for, write_config
-from tests.hardware_sim.broker import Mosquitto
+from tests.hardware_sim.broker import Mosquitto, wait_for_port
 
 KILLS = 3
+
+
+def control_port(config: Path) -> int:
+    match = re.search(r'listen = "127\.0\.0\.1:(\d+)"', config.read_text())
+    assert match is not None
+    return int(match[1])
 
 
 def test_every_committed_event_is_delivered_after_kill9(
@@ -41,6 +48,9 @@ def test_every_committed_event_is_delivered_after_kill9(
             stderr=subprocess.PIPE,
         )
         try:
+            # Up (its control surface answers) before it may be stopped: the killed writers
+            # forward too, and may have delivered everything before this one has even started.
+            wait_for_port("127.0.0.1", control_port(config))
             wait_for(lambda: set(committed) <= set(consumer.ids()), 60, "committed ids")
         finally:
             gateway.send_signal(signal.SIGTERM)
