@@ -1,9 +1,10 @@
-"""The statements run for every event (insert, claim, mark sent), as driver-level SQL.
+"""The statements run for every event (insert, message key, claim, mark sent), as plain SQL.
 
 A ward sends one small commit at a time, so per-statement overhead is what the gateway's CPU goes
 to: building and compiling a SQLAlchemy Core statement costs several times SQLite's own work on
-one row. These statements are constant strings run with ``exec_driver_sql`` on plain tuples;
-the rest of the store (rarely run: pruning, replay, listings) keeps the Core expressions.
+one row. These statements are constant strings run with ``exec_driver_sql`` on plain tuples,
+with the pruning of message keys next to where keys are written; the rest of the store (rarely
+run: pruning rows, replay, listings) keeps the Core expressions.
 """
 
 from __future__ import annotations
