@@ -19,7 +19,6 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass
-from typing import Protocol
 
 from adapters.astm.bare import BareMessage, BareNoise, BareRecordReader, detect_framing
 from adapters.astm.dialect import load_dialect
@@ -36,6 +35,7 @@ from adapters.lis_analyzers.astm_kind import AstmAnalyzerOptions
 from drivers.base import ByteStream
 from gateway.device_runners.astm_messages import AUTO, AnalyzerMessages, PendingQuery
 from gateway.device_runners.connections import keep_connected
+from gateway.device_runners.device import DialectDevice
 from gateway.intake import Intake
 
 log = logging.getLogger(__name__)
@@ -44,21 +44,7 @@ _UNDECIDED_LIMIT = 4096
 """Bytes of noise kept while ``framing = "auto"`` waits for the first ENQ, STX or H record."""
 
 
-class AstmDevice(Protocol):
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def connection(self) -> str: ...
-
-    @property
-    def dialect(self) -> str: ...
-
-    @property
-    def encoding(self) -> str: ...
-
-    @property
-    def options(self) -> AstmAnalyzerOptions: ...
+AstmDevice = DialectDevice[AstmAnalyzerOptions]
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,6 @@ import ssl
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Protocol
 
 from adapters.canonical.events import CanonicalEvent, VitalSigns
 from adapters.codemap import CodeMap, load_code_map
@@ -34,27 +33,14 @@ from adapters.monitors.pcd import monitor_events_from_hl7
 from drivers.base import ByteStream
 from drivers.registry import accepts_connections
 from gateway.device_runners.connections import keep_connected
+from gateway.device_runners.device import DialectDevice
 from gateway.envelope import UlidFactory
 from gateway.intake import Intake
 
 log = logging.getLogger(__name__)
 
 
-class Hl7Device(Protocol):
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def connection(self) -> str: ...
-
-    @property
-    def dialect(self) -> str: ...
-
-    @property
-    def encoding(self) -> str: ...
-
-    @property
-    def options(self) -> Hl7LinkOptions: ...
+Hl7Device = DialectDevice[Hl7LinkOptions]
 
 
 Mapper = Callable[[Message], Sequence[CanonicalEvent]]

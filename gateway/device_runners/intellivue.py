@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Protocol
 
 from adapters.canonical.events import CanonicalEvent, DeviceState
 from adapters.monitors.intellivue.events import alarms_from_changes, vitals_from_numerics
@@ -34,6 +33,7 @@ from adapters.monitors.rate import RatePolicy
 from drivers.base import ByteStream, DriverError
 from drivers.registry import scheme_of
 from gateway.device_runners.connections import keep_connected
+from gateway.device_runners.device import Device
 from gateway.intake import Intake
 
 log = logging.getLogger(__name__)
@@ -42,15 +42,7 @@ RELEASE_WAIT_S = 2.0
 DATAGRAM_SCHEMES = frozenset({"udp"})
 
 
-class IntelliVueDevice(Protocol):
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def connection(self) -> str: ...
-
-    @property
-    def options(self) -> IntelliVueOptions: ...
+IntelliVueDevice = Device[IntelliVueOptions]
 
 
 async def run_intellivue_monitor(device: IntelliVueDevice, intake: Intake) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import codecs
 import logging
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from adapters.scanners.decode import decode_scan
 from adapters.scanners.errors import ScanDecodeError
@@ -19,25 +18,13 @@ from adapters.scanners.lines import LineSplitter, OverlongScan
 from drivers.backoff import Backoff
 from drivers.base import ByteStream
 from gateway.device_runners.connections import keep_connected
+from gateway.device_runners.device import TextDevice
 from gateway.intake import Intake
 
 log = logging.getLogger(__name__)
 
 
-class ScannerDevice(Protocol):
-    """What the runner needs of a scanner's configuration (read-only, structural)."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def connection(self) -> str: ...
-
-    @property
-    def encoding(self) -> str: ...
-
-    @property
-    def options(self) -> ScannerOptions: ...
+ScannerDevice = TextDevice[ScannerOptions]
 
 
 @dataclass(frozen=True)
