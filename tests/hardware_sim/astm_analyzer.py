@@ -19,9 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Self, TypedDict, Unpack
+from typing import Any, TypedDict, Unpack
 
 from adapters.astm.dialect_link import INSTRUMENT, LinkConfig
 from adapters.astm.frames import ENQ, NAK
@@ -31,7 +29,9 @@ from adapters.astm.link_line import State
 from drivers import tcp
 from drivers.base import ByteStream, StreamClosedError
 from tests.hardware_sim.astm_faults import NO_FAULTS, FaultInjector, Faults
-from tests.hardware_sim.astm_transcripts import header_record, messages_in_file, synthetic_results
+from tests.hardware_sim.astm_pending import PendingQuery, PendingSend, SendOutcome
+from tests.hardware_sim.astm_server import AnalyzerServer
+from tests.hardware_sim.astm_transcripts import messages_in_file, query_message, synthetic_results
 from tests.hardware_sim.pty_pair import PtyPair
 
 __all__ = [
@@ -51,30 +51,6 @@ class Options(TypedDict, total=False):
     config: LinkConfig
     faults: Faults
     framed: bool
-
-
-@dataclass(frozen=True)
-class SendOutcome:
-    completed: bool
-    reason: str | None
-    final_ack_at: float | None
-    """``time.monotonic()`` when the ACK of the last frame was read; ``None`` unframed or failed."""
-    naks: int
-
-
-@dataclass
-class _Query:
-    done: asyncio.Future[list[list[bytes]] | None]
-    armed: bool = False  # our query went through: messages from now on are the reply
-    messages: list[list[bytes]] = field(default_factory=list)
-
-
-@dataclass
-class _Sending:
-    records: list[bytes]
-    done: asyncio.Future[SendOutcome]
-    query: _Query | None = None
-    naks: int = 0
 
 
 class AnalyzerSimulator:
@@ -98,9 +74,9 @@ class AnalyzerSimulator:
         self.injector = FaultInjector(faults)
         self.wire: list[tuple[float, str, bytes]] = []
         self.received: list[list[bytes]] = []
-        self._held: list[_Sending] = []  # contend: waiting for the host's ENQ
-        self._sending: dict[int, _Sending] = {}  # by send_id, in the link's queue order
-        self._queries: list[_Query] = []
+        self._held: list[PendingSend] = []  # contend: waiting for the host's ENQ
+        self._sending: dict[int, PendingSend] = {}  # by send_id, in the link's queue order
+        self._queries: list[PendingQuery] = []
         self._partial = b""  # unframed: a record not ended yet
         self._inbound: list[bytes] = []  # unframed: records of the message so far
         self._loop = asyncio.get_running_loop()
@@ -115,7 +91,7 @@ class AnalyzerSimulator:
     @classmethod
     def serve(cls, host: str, port: int, **kw: Unpack[Options]) -> AnalyzerServer:
         """Listen for the gateway (which dials: ``tcp://``); enter, then ``await accepted()``."""
-        return AnalyzerServer(host, port, kw)
+        return AnalyzerServer(host, port, lambda stream: cls(stream, **kw))
 
     @classmethod
     def over_pty(cls, pair: PtyPair, **kw: Unpack[Options]) -> AnalyzerSimulator:
@@ -136,22 +112,18 @@ class AnalyzerSimulator:
     async def query(
         self, specimen_ids: list[str], timeout: float = 60, *, header: bytes | None = None
     ) -> list[list[bytes]]:
-        r"""Ask the host for orders and return the message(s) it answers with.
+        """Ask the host for orders and return the message(s) it answers with.
 
-        Sends H, one ``Q|1|^id1\^id2||ALL||||||||O`` carrying every specimen as a repeat (as Erba
-        and Abbott analyzers do), L; then returns every message the host sends until it releases
-        the line after a message ending in L (unframed: until such a message). ``contend`` does
-        not hold a query back. Delimiters come from ``header``.
+        Sends :func:`~.astm_transcripts.query_message` (delimiters from ``header``), then returns
+        every message the host sends until it releases the line after a message ending in L
+        (unframed: until such a message). ``contend`` does not hold a query back.
 
         Raises:
             TimeoutError: no complete answer within ``timeout`` seconds.
             ConnectionError: the query was not delivered or the connection ended first.
         """
-        header = header or header_record()
-        sep, repeat, component = header[1:2], header[2:3], header[3:4]
-        ids = repeat.join(component + specimen.encode() for specimen in specimen_ids)
-        records = [header, sep.join([b"Q", b"1", ids, b"", b"ALL", *[b""] * 7, b"O"]), b"L|1|N"]
-        waiter = _Query(self._loop.create_future(), armed=not self.framed)
+        records = query_message(specimen_ids, header)
+        waiter = PendingQuery(self._loop.create_future(), armed=not self.framed)
         self._queries.append(waiter)
         try:
             async with asyncio.timeout(timeout):
@@ -188,13 +160,13 @@ class AnalyzerSimulator:
             await self.stream.close()
 
     async def _send(
-        self, records: list[bytes], *, hold: bool = False, query: _Query | None = None
+        self, records: list[bytes], *, hold: bool = False, query: PendingQuery | None = None
     ) -> SendOutcome:
         if not self.framed:
             await self._pause()
             await self._write(b"\r".join(records) + b"\r")
             return SendOutcome(completed=True, reason=None, final_ack_at=None, naks=0)
-        sending = _Sending(records, self._loop.create_future(), query)
+        sending = PendingSend(records, self._loop.create_future(), query)
         if hold and not self._pump_task.done():
             self._held.append(sending)
         else:
@@ -205,9 +177,9 @@ class AnalyzerSimulator:
             if sending in self._held:
                 self._held.remove(sending)
 
-    def _start(self, sending: _Sending, now: float) -> None:
+    def _start(self, sending: PendingSend, now: float) -> None:
         if self._pump_task.done():
-            sending.done.set_result(SendOutcome(False, "the connection ended", None, 0))
+            sending.end("the connection ended")
             return
         self._sending[self.link.send_message(sending.records, now)] = sending
         if not self._wake.done():
@@ -307,14 +279,8 @@ class AnalyzerSimulator:
 
     def _finish(self, send_id: int, failure: str | None, final_ack_at: float | None) -> None:
         sending = self._sending.pop(send_id, None)
-        if sending is None:
-            return
-        if sending.query is not None and failure is None:
-            sending.query.armed = True
-        if not sending.done.done():
-            sending.done.set_result(
-                SendOutcome(failure is None, failure, final_ack_at, sending.naks)
-            )
+        if sending is not None:
+            sending.end(failure, final_ack_at)
 
     def _got(self, records: list[bytes]) -> None:
         log.info("received %d records from the host", len(records))
@@ -326,50 +292,14 @@ class AnalyzerSimulator:
         query = self._queries[0] if self._queries else None
         if query and query.messages and query.messages[-1][-1].startswith(b"L"):
             self._queries.pop(0)
-            if not query.done.done():
-                query.done.set_result(query.messages)
+            query.end(query.messages)
 
     def _fail_all(self, reason: str) -> None:
         for sending in [*self._held, *self._sending.values()]:
-            if not sending.done.done():
-                sending.done.set_result(SendOutcome(False, reason, None, sending.naks))
+            sending.end(reason)
         for query in self._queries:
-            if not query.done.done():
-                query.done.set_result(None)
+            query.end(None)
         self._held, self._sending, self._queries = [], {}, []
-
-
-class AnalyzerServer:
-    """The analyzer listening for the gateway; closes its simulators when left."""
-
-    def __init__(self, host: str, port: int, options: Options) -> None:
-        self._listener = tcp.listen(host, port)
-        self._options = options
-        self._simulators: list[AnalyzerSimulator] = []
-
-    @property
-    def port(self) -> int:
-        return self._listener.port
-
-    async def accepted(self) -> AnalyzerSimulator:
-        """Wait for the gateway to connect; the simulator on that connection."""
-        simulator = AnalyzerSimulator(await anext(aiter(self._listener)), **self._options)
-        self._simulators.append(simulator)
-        return simulator
-
-    async def __aenter__(self) -> Self:
-        await self._listener.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        for simulator in self._simulators:
-            await simulator.close()
-        await self._listener.__aexit__(exc_type, exc, tb)
 
 
 if __name__ == "__main__":

@@ -88,6 +88,18 @@ def header_record() -> bytes:
     return f"H|\\^&|||WardLinkSim^1.0^SIM001|||||||P|LIS2-A2|{now}".encode()
 
 
+def query_message(specimen_ids: list[str], header: bytes | None = None) -> list[bytes]:
+    r"""H, one ``Q|1|^id1\^id2||ALL||||||||O`` carrying every specimen as a repeat, L.
+
+    Erba and Abbott analyzers ask for several specimens this way; delimiters come from
+    ``header`` (default: :func:`header_record`).
+    """
+    header = header or header_record()
+    sep, repeat, component = header[1:2], header[2:3], header[3:4]
+    ids = repeat.join(component + specimen.encode() for specimen in specimen_ids)
+    return [header, sep.join([b"Q", b"1", ids, b"", b"ALL", *[b""] * 7, b"O"]), b"L|1|N"]
+
+
 def synthetic_results(
     specimen_id: str, n_results: int = 5, *, seed: int | None = None
 ) -> list[bytes]:

@@ -20,96 +20,22 @@ Command line (an engineer testing a ward node with no monitors)::
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import itertools
-import json
-import logging
 import random
 import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Literal
 
 from drivers.base import DriverError
 from tests.hardware_sim.hl7_sender import Hl7Sender
 from tests.hardware_sim.monitor import HR, LIMITS, SPO2, SimulatedBed, control_id_of
+from tests.hardware_sim.monitor_ward_patients import Admission, admit
+from tests.hardware_sim.monitor_ward_sent import POSITIVE_ACKS, Kind, Sent
 
-log = logging.getLogger("monitor_ward")
-
-FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi"]
-FAMILY += ["Đỗ", "Hồ", "Ngô", "Dương", "Lý"]
-# (middle, given, PID-8)
-NAMES: list[tuple[str, str, Literal["M", "F"]]] = [
-    ("Văn", "Hùng", "M"),
-    ("Đức", "Minh", "M"),
-    ("Quốc", "Bảo", "M"),
-    ("Hữu", "Phúc", "M"),
-    ("Thanh", "Tùng", "M"),
-    ("Công", "Khánh", "M"),
-    ("Minh", "Nhật", "M"),
-    ("Thị", "Ánh", "F"),
-    ("Thị", "Thu Hằng", "F"),
-    ("Ngọc", "Lan", "F"),
-    ("Thu", "Hương", "F"),
-    ("Kim", "Oanh", "F"),
-    ("Bảo", "Trâm", "F"),
-    ("Thị", "Yến", "F"),
-]
-POSITIVE_ACKS = frozenset({"AA", "CA"})
-Kind = Literal["vitals", "alarm"]
-
-
-@dataclass(frozen=True)
-class Admission:
-    """The invented patient in a bed, and how the gateway should report them."""
-
-    bed: str
-    patient_id: str
-    family: str
-    middle: str
-    given: str
-    sex: Literal["M", "F"]
-    birth_date: str  # YYYYMMDD
-    point_of_care: str
-
-    @property
-    def xpn(self) -> str:
-        """PID-5: family^given^middle."""
-        return f"{self.family}^{self.given}^{self.middle}"
-
-    @property
-    def name(self) -> str:
-        """The name as a Vietnamese reads it (family middle given), as the gateway reports it."""
-        return f"{self.family} {self.middle} {self.given}"
-
-    @property
-    def location(self) -> str:
-        """The event's ``bed``: PV1-3 point of care and bed, as the gateway joins them."""
-        return f"{self.point_of_care}/{self.bed}"
-
-
-@dataclass
-class Sent:
-    """One message the ward sent, and what became of it."""
-
-    control_id: str
-    bed: str
-    kind: Kind
-    sent_at: float
-    """``time.time()`` just before the frame was written."""
-    numerics: tuple[str, ...] = ()
-    """MDC codes of the numerics (vitals), in message order."""
-    forced: bool = False
-    ack: str | None = None
-    acked_at: float | None = None
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.ack in POSITIVE_ACKS and self.error is None
+__all__ = ["MonitorWard", "Sent"]
 
 
 @dataclass
@@ -148,18 +74,7 @@ class MonitorWard:
         self.monitors: dict[str, _Monitor] = {}
         for n, number in enumerate(ids, start=1):
             bed = f"bed-{n:02d}"
-            middle, given, sex = self._rng.choice(NAMES)
-            admission = Admission(
-                bed=bed,
-                patient_id=f"BN{number}",
-                family=self._rng.choice(FAMILY),
-                middle=middle,
-                given=given,
-                sex=sex,
-                birth_date=f"{self._rng.randrange(1935, 2006)}{self._rng.randrange(1, 13):02d}"
-                f"{self._rng.randrange(1, 29):02d}",
-                point_of_care=point_of_care,
-            )
+            admission = admit(self._rng, bed, f"BN{number}", point_of_care)
             sim = SimulatedBed(
                 bed,
                 admission.patient_id,
@@ -365,35 +280,7 @@ class MonitorWard:
         }
 
 
-async def _main(args: argparse.Namespace) -> int:
-    host, _, port = args.connect.rpartition(":")
-    ward = MonitorWard(args.beds, args.seed, rate_hz=args.rate, nibp_every=args.nibp_every)
-    async with ward:
-        await ward.connect(host, int(port))
-        log.info("%d beds connected to %s; sending at %g Hz", args.beds, args.connect, args.rate)
-        with contextlib.suppress(asyncio.CancelledError):
-            await ward.run(duration_s=args.duration, alarm_every_s=args.alarm_every or None)
-    for failure in ward.failures[:20]:
-        log.warning("%s (%s): %s", failure.control_id, failure.kind, failure.error)
-    print(json.dumps(ward.summary()), flush=True)
-    return 1 if ward.failures else 0
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--connect", required=True, metavar="HOST:PORT")
-    parser.add_argument("--beds", type=int, default=30)
-    parser.add_argument("--rate", type=float, default=1.0, help="snapshots per bed per second")
-    parser.add_argument("--duration", type=float, default=None, help="seconds (default: Ctrl-C)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--nibp-every", type=int, default=300, help="ticks between NIBP readings")
-    parser.add_argument(
-        "--alarm-every", type=float, default=0.0, help="force an alarm every S seconds (0: never)"
-    )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    with contextlib.suppress(KeyboardInterrupt):
-        raise SystemExit(asyncio.run(_main(parser.parse_args())))
-
-
 if __name__ == "__main__":
+    from tests.hardware_sim.monitor_ward_cli import main
+
     main()
