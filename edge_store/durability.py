@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
 from edge_store.errors import StoreError
+from edge_store.hot_path import driver
 
 BEGIN_OPTION = "edge_store_begin"
 IMMEDIATE = {BEGIN_OPTION: "IMMEDIATE"}
@@ -102,7 +103,8 @@ def used_bytes(conn: Connection) -> int:
     The WAL file is excluded: it is transient, bounded by ``journal_size_limit`` and
     checkpointing, and including it would make the quota jump with checkpoint timing.
     """
-    return int(conn.exec_driver_sql(_USED_BYTES).scalar_one())
+    (used,) = driver(conn).execute(_USED_BYTES).fetchone()  # every append: see hot_path
+    return int(used)
 
 
 def free_disk_bytes(directory: Path) -> int:

@@ -2,15 +2,19 @@
 
 A ward sends one small commit at a time, so per-statement overhead is what the gateway's CPU goes
 to: building and compiling a SQLAlchemy Core statement costs several times SQLite's own work on
-one row. These statements are constant strings run with ``exec_driver_sql`` on plain tuples,
-with the pruning of message keys next to where keys are written; the rest of the store (rarely
-run: pruning rows, replay, listings) keeps the Core expressions.
+one row, and even ``exec_driver_sql`` costs ~30 µs a statement against the driver's ~2 µs.
+These statements are constant strings run on the transaction's own ``sqlite3`` connection
+(inside the SQLAlchemy transaction that began it), with the pruning of message keys next to
+where keys are written; the rest of the store (rarely run: pruning rows, replay, listings) keeps
+the Core expressions. A driver error surfaces as ``sqlite3``'s own exception.
 """
 
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Sequence
+from typing import cast
 
 from sqlalchemy import Connection
 
@@ -37,6 +41,11 @@ _MARK_SENT = (
 )
 
 
+def driver(conn: Connection) -> sqlite3.Connection:
+    """The ``sqlite3`` connection under ``conn``, inside the transaction ``conn`` began."""
+    return cast("sqlite3.Connection", conn.connection.driver_connection)
+
+
 MessageBatch = tuple[MessageKey | None, Sequence[NewEntry]]
 """The entries of one device message, under its key (``None``: stored whatever came before)."""
 
@@ -61,18 +70,19 @@ def insert_rows(conn: Connection, entries: Sequence[NewEntry], now: float) -> li
     """
     pending = int(State.PENDING)
     digests = [hashlib.sha256(e.payload).digest() for e in entries]
-    conn.exec_driver_sql(
+    raw = driver(conn)
+    raw.executemany(
         _INSERT,
         [
             (e.id, e.device, e.seq, e.lane, e.topic, e.payload, digest, pending, now)
             for e, digest in zip(entries, digests, strict=True)
         ],
     )
-    last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
+    (last,) = raw.execute("SELECT last_insert_rowid()").fetchone()
     latest: dict[str, int] = {}
     for e in entries:
         latest[e.device] = max(e.seq, latest.get(e.device, e.seq))
-    conn.exec_driver_sql(_RAISE_LAST_SEQ, list(latest.items()))
+    raw.executemany(_RAISE_LAST_SEQ, list(latest.items()))
     first = last - len(entries) + 1
     return [
         StoredEntry(
@@ -94,7 +104,7 @@ def insert_rows(conn: Connection, entries: Sequence[NewEntry], now: float) -> li
 
 def pending_rows(conn: Connection, lane: int, after_rowid: int, limit: int) -> list[StoredEntry]:
     """Pending rows of ``lane`` after ``after_rowid``, in rowid (arrival) order."""
-    result = conn.exec_driver_sql(_CLAIM, (int(State.PENDING), lane, after_rowid, limit))
+    result = driver(conn).execute(_CLAIM, (int(State.PENDING), lane, after_rowid, limit))
     return [
         StoredEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], State(r[8]), *r[9:])
         for r in result
@@ -104,13 +114,14 @@ def pending_rows(conn: Connection, lane: int, after_rowid: int, limit: int) -> l
 def mark_rows_sent(conn: Connection, rowids: Sequence[int], now: float) -> None:
     """Move the still-pending ones of ``rowids`` to sent, counting the attempt."""
     sent, pending = int(State.SENT), int(State.PENDING)
-    conn.exec_driver_sql(_MARK_SENT, [(sent, now, rowid, pending) for rowid in rowids])
+    driver(conn).executemany(_MARK_SENT, [(sent, now, rowid, pending) for rowid in rowids])
 
 
 def note_messages(conn: Connection, keys: Sequence[MessageKey | None], now: float) -> list[bool]:
     """Note each message key; False for one already stored (earlier, or earlier in ``keys``)."""
+    raw = driver(conn)
     return [
-        key is None or conn.exec_driver_sql(_NOTE_MESSAGE, (key.device, key.key, now)).rowcount == 1
+        key is None or raw.execute(_NOTE_MESSAGE, (key.device, key.key, now)).rowcount == 1
         for key in keys
     ]
 
@@ -130,4 +141,4 @@ _PRUNE_MESSAGE_KEYS = (
 
 def prune_message_keys(conn: Connection, now: float) -> None:
     """Forget message keys beyond each device's most recent ones, or older than a day."""
-    conn.exec_driver_sql(_PRUNE_MESSAGE_KEYS, (now - MESSAGE_KEYS_KEPT_S, MESSAGE_KEYS_KEPT))
+    driver(conn).execute(_PRUNE_MESSAGE_KEYS, (now - MESSAGE_KEYS_KEPT_S, MESSAGE_KEYS_KEPT))

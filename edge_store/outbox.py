@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -180,7 +181,7 @@ class Outbox:
                 )
                 if shortage is None:
                     return insert_messages(conn, batches, self._clock())
-        except IntegrityError:
+        except (IntegrityError, sqlite3.IntegrityError):
             known = self._existing_ids(ids)
             if not known:
                 raise
