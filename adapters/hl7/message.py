@@ -116,6 +116,11 @@ def _split_field(raw: str, delimiters: Delimiters) -> tuple[tuple[tuple[str, ...
         return ()
     if delimiters.repetition not in raw and delimiters.component not in raw:
         return ((tuple(raw.split(delimiters.subcomponent)),),)  # most fields: one component
+    if delimiters.subcomponent not in raw:  # code^text^system and the like
+        return tuple(
+            tuple((component,) for component in repetition.split(delimiters.component))
+            for repetition in raw.split(delimiters.repetition)
+        )
     return tuple(
         tuple(
             tuple(component.split(delimiters.subcomponent))
