@@ -8,7 +8,6 @@ control ids start with ``PREFILL_TAG``, so the subscriber can tell the drain fro
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from gateway.metrics import Metrics
 from gateway.pipeline import DeviceInfo, Pipeline
 from gateway.status import StatusBoard
 from gateway.topics import Topics
-from tests.hardware_sim.monitor import SimulatedBed
 from tests.hardware_sim.monitor_ward import MonitorWard
 
 PREFILL_TAG = "PRE-"
@@ -45,22 +43,11 @@ async def prefill(config: Path, device: str, ward: MonitorWard, events: int) -> 
         devices={d.id: DeviceInfo(kind=d.kind, encoding=d.encoding) for d in settings.devices},
     )
     await pipeline.start()
-    pool = []
-    for n, admission in enumerate(ward.admissions.values()):
-        bed = SimulatedBed(
-            admission.bed,
-            admission.patient_id,
-            admission.xpn,
-            random.Random(n),
-            etco2=True,
-            nibp_every=300,
-            point_of_care=admission.point_of_care,
-            control_prefix=PREFILL_TAG,
-        )
-        for _ in range(10):
-            bed.step()
-            raw = bed.vitals()
-            pool += [(event, raw) for event in monitor_events_from_hl7(parse_message(raw))]
+    pool = [
+        (event, raw)
+        for raw in ward.backlog_snapshots(control_prefix=PREFILL_TAG)
+        for event in monitor_events_from_hl7(parse_message(raw))
+    ]
     started = time.perf_counter()
     for start in range(0, events, 1000):
         await asyncio.gather(

@@ -14,13 +14,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.monitor_backlog import prefill
 from bench.monitor_sampling import Sample, cpu_pct, watch
 from bench.monitor_subscriber import Latencies, Subscriber, await_arrivals, latencies
+from tests.e2e.harness import async_wait_for
 from tests.hardware_sim.broker import Mosquitto, free_port, wait_for_port
 from tests.hardware_sim.monitor_ward import MonitorWard
 
@@ -70,7 +70,7 @@ async def run_ward(work: Path, backlog: int) -> RunResult:
     broker.start()
     subscriber = Subscriber(broker)
     subscriber.start()
-    await _until(lambda: subscriber.subscribed >= 2, "the subscriber's SUBACKs")
+    await async_wait_for(lambda: subscriber.subscribed >= 2, 30, "the subscriber's SUBACKs")
     port = free_port()
     config = _config(work, port, broker)
     tag = "B-" if backlog else "Q-"
@@ -88,7 +88,7 @@ async def run_ward(work: Path, backlog: int) -> RunResult:
     try:
         await asyncio.to_thread(wait_for_port, "127.0.0.1", port, 30)
         if not backlog:
-            await _until(lambda: bool(subscriber.online_at), "the gateway on the broker")
+            await async_wait_for(lambda: bool(subscriber.online_at), 30, "the gateway on broker")
         watcher = asyncio.create_task(watch(gateway.pid, samples, stop_watch))
         async with ward:
             await ward.connect("127.0.0.1", port)
@@ -133,12 +133,3 @@ async def run_ward(work: Path, backlog: int) -> RunResult:
         result.during_drain = latencies(sent, arrived, ready, drain_end)
         result.after_drain = latencies(sent, arrived, drain_end, run_ended)
     return result
-
-
-async def _until(predicate: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            msg = f"timed out waiting for {what}"
-            raise TimeoutError(msg)
-        await asyncio.sleep(0.05)

@@ -63,7 +63,6 @@ class AsyncOutbox:
         outbox: An open store, used only from this wrapper's worker thread hereafter.
         max_batch: Most rows per commit; one ``append_many`` call is never split.
         on_commit: Optional observer of commit size and latency, e.g. a histogram.
-        on_stored: Optional receiver of the rows each commit stored.
     """
 
     def __init__(
@@ -72,14 +71,15 @@ class AsyncOutbox:
         *,
         max_batch: int = 2000,
         on_commit: CommitObserver | None = None,
-        on_stored: StoredObserver | None = None,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._outbox = outbox
         self._max_batch = max_batch
         self._on_commit = on_commit
-        self.on_stored = on_stored
+        self.on_stored: StoredObserver | None = None
+        """Receiver of each commit's rows; set once its owner exists (the forwarder is built
+        after the outbox it reads)."""
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edge-store")
         self._queue: deque[_Request] = deque()
         self._flusher: asyncio.Task[None] | None = None

@@ -217,21 +217,12 @@ async def test_thirty_beds_every_numeric_arrives_coded_with_bed_and_patient(
 
 def _backlog_pool(ward: MonitorWard) -> list[VitalSigns]:
     """Snapshots of the ward's own patients, as the monitor mapper reads them."""
-    pool = []
-    for n, admission in enumerate(ward.admissions.values()):
-        bed = SimulatedBed(
-            admission.bed,
-            admission.patient_id,
-            admission.xpn,
-            random.Random(n),
-            etco2=True,
-            nibp_every=300,
-        )
-        for _ in range(10):
-            bed.step()
-            events = monitor_events_from_hl7(parse_message(bed.vitals()))
-            pool += [e for e in events if isinstance(e, VitalSigns)]
-    return pool
+    return [
+        event
+        for raw in ward.backlog_snapshots()
+        for event in monitor_events_from_hl7(parse_message(raw))
+        if isinstance(event, VitalSigns)
+    ]
 
 
 async def test_ward_alarm_overtakes_50000_queued_vital_signs(tmp_path: Path) -> None:

@@ -33,7 +33,6 @@ steps = st.lists(
 async def run(path: Path, script: list[Step]) -> tuple[list[StoredEntry], list[StoredEntry]]:
     outbox = AsyncOutbox(Outbox(path, durability=Durability.RELAXED, min_free_bytes=0))
     reader = LaneReader(outbox, prefetch=4)  # small: the buffer fills, the store is read
-    outbox.on_stored = reader.offer
     committed: list[StoredEntry] = []
     taken: list[StoredEntry] = []
     serial = iter(range(10**6))
@@ -49,11 +48,9 @@ async def run(path: Path, script: list[Step]) -> tuple[list[StoredEntry], list[S
         reader.release([row.rowid for row in rows])
         await outbox.mark_sent(row.rowid for row in rows)
 
-    outbox_observer = outbox.on_stored
-
     def remember(rows: list[StoredEntry]) -> None:
         committed.extend(rows)
-        outbox_observer(rows)
+        reader.offer(rows)
 
     outbox.on_stored = remember
     try:

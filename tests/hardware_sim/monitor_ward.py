@@ -102,6 +102,28 @@ class MonitorWard:
     def admissions(self) -> dict[str, Admission]:
         return {bed: m.admission for bed, m in self.monitors.items()}
 
+    def backlog_snapshots(self, per_bed: int = 10, control_prefix: str = "") -> list[bytes]:
+        """PCD-01 snapshots of this ward's own patients, never sent: a backlog to prefill with.
+
+        They come from twin beds with their own random streams, so the ward's run is unchanged.
+        """
+        snapshots = []
+        for n, admission in enumerate(self.admissions.values()):
+            bed = SimulatedBed(
+                admission.bed,
+                admission.patient_id,
+                admission.xpn,
+                random.Random(n),
+                etco2=True,
+                nibp_every=300,
+                point_of_care=admission.point_of_care,
+                control_prefix=control_prefix,
+            )
+            for _ in range(per_bed):
+                bed.step()
+                snapshots.append(bed.vitals())
+        return snapshots
+
     def acked(self, kind: Kind | None = None) -> list[Sent]:
         return [s for s in self.sent.values() if s.ok and (kind is None or s.kind == kind)]
 
