@@ -8,10 +8,11 @@ answers negatively (NAK / AE) so the device retries.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from adapters.astm.unread import Position
 from adapters.canonical.events import CanonicalEvent, DeviceState, OrderQuery
 from adapters.canonical.orders import OrderReply
 
@@ -62,4 +63,12 @@ class Intake(Protocol):
 
     def count_rejected(self, device_id: str, reason: str, raw: bytes | None = None) -> None:
         """Count malformed input from a device and keep its bytes for inspection."""
+        ...
+
+    def count_unread_fields(self, device_id: str, unread: Mapping[Position, int]) -> None:
+        """Count non-empty fields no rule of the device's dialect read, by (record type, field).
+
+        A wrong dialect or a field a vendor moved shows up here (metric and device status)
+        instead of vanishing: see :mod:`adapters.astm.unread`.
+        """
         ...

@@ -1,8 +1,8 @@
 """Every Prometheus metric of the gateway, defined in one place.
 
-Names follow ``wardlink_<subsystem>_<name>_<unit>``; labels are ``device`` and ``kind`` only (never
-patient data). Children are bound once per (device, kind) because ``labels()`` lookups cost ~2 µs
-on the hot path.
+Names follow ``wardlink_<subsystem>_<name>_<unit>``; labels are ``device`` and ``kind`` (and the
+bounded ``record_type`` of ASTM records), never patient data. Children are bound once per
+(device, kind) because ``labels()`` lookups cost ~2 µs on the hot path.
 """
 
 from __future__ import annotations
@@ -31,6 +31,20 @@ class Metrics:
             "wardlink_unmapped_codes_total",
             "Results forwarded with a local test code the code map does not know: rows to add",
             ["device", "code"],
+            registry=r,
+        )
+        self.results_without_code = Counter(
+            "wardlink_results_without_code_total",
+            "Results forwarded flagged NO_CODE: the device sent no test code where its dialect "
+            "reads one (often a wrong dialect)",
+            ["device", "kind"],
+            registry=r,
+        )
+        self.astm_unread_fields = Counter(
+            "wardlink_astm_unread_fields_total",
+            "Non-empty ASTM fields no rule of the device's dialect read (a moved field or a "
+            "wrong dialect); record_type is H, P, O, R, C, Q, M, L or S",
+            ["device", "record_type"],
             registry=r,
         )
         self.rejected = Counter(

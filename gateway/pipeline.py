@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from adapters.astm.unread import Position
 from adapters.canonical.events import CanonicalEvent, DeviceState, LabResult, OrderQuery
 from adapters.canonical.orders import OrderReply
 from edge_store import AsyncOutbox, MessageKey, NewEntry, StoreError
@@ -148,6 +149,9 @@ class Pipeline:
                     if observation.unmapped:
                         code = observation.local_code.code
                         self._metrics.unmapped.labels(device=device_id, code=code).inc()
+                    if not observation.local_code.code.strip():  # forwarded flagged NO_CODE
+                        metric = self._metrics.results_without_code
+                        self._metrics.bound(metric, device_id, event.kind).inc()
         return [entry.id for entry in entries]
 
     def _give_back(self, device_id: str, first: int, last: int) -> None:
@@ -178,6 +182,15 @@ class Pipeline:
 
     def report_state(self, device_id: str, state: DeviceState, detail: str | None = None) -> None:
         self._status.report_state(device_id, state, detail)
+
+    def count_unread_fields(self, device_id: str, unread: Mapping[Position, int]) -> None:
+        by_type: dict[str, int] = {}
+        for (letter, _), count in unread.items():
+            by_type[letter] = by_type.get(letter, 0) + count
+        for record_type, total in by_type.items():
+            metric = self._metrics.astm_unread_fields
+            metric.labels(device=device_id, record_type=record_type).inc(total)
+        self._status.fields_unread(device_id, unread)
 
     def count_rejected(self, device_id: str, reason: str, raw: bytes | None = None) -> None:
         self._metrics.rejected.labels(device=device_id).inc()

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 
+from adapters.astm.unread import Position
 from adapters.canonical.events import DeviceState, DeviceStatus
 from gateway.envelope import utc_now
 from gateway.metrics import Metrics
 
 log = logging.getLogger("wardlink.status")
+
+UNREAD_POSITIONS_LIMIT = 64
+"""Distinct unread positions kept per device; more are summed under ``"<type>-*"`` (bounded)."""
 
 
 class StatusBoard:
@@ -26,6 +31,7 @@ class StatusBoard:
         self._last_message: dict[str, datetime] = {}
         self._messages: dict[str, int] = {}
         self._errors: dict[str, int] = {}
+        self._unread: dict[str, dict[str, int]] = {}
         self._dirty: set[str] = set()
         self.changed = asyncio.Event()
 
@@ -54,6 +60,16 @@ class StatusBoard:
         self._last_message[device_id] = utc_now()
         self._messages[device_id] = self._messages.get(device_id, 0) + 1
 
+    def fields_unread(self, device_id: str, unread: Mapping[Position, int]) -> None:
+        """Add a message's unread ASTM fields to the device's status (``"P-7": 2``)."""
+        seen = self._unread.setdefault(device_id, {})
+        for (record_type, field), count in unread.items():
+            key = f"{record_type}-{field}"
+            if key not in seen and len(seen) >= UNREAD_POSITIONS_LIMIT:
+                key = f"{record_type}-*"
+            seen[key] = seen.get(key, 0) + count
+        self._mark(device_id)
+
     def snapshot(self, device_id: str) -> DeviceStatus:
         current = self._status[device_id]
         return self._build(device_id, current.state, current.detail)
@@ -75,6 +91,7 @@ class StatusBoard:
             last_message_at=self._last_message.get(device_id),
             messages_total=self._messages.get(device_id, 0),
             errors_total=self._errors.get(device_id, 0),
+            unread_fields=dict(self._unread.get(device_id, {})),
         )
 
     def _mark(self, device_id: str) -> None:

@@ -4,11 +4,14 @@ Analyzers agree on the record grammar but not on where the specimen id lives, wh
 of R-3 is the test code or what an R-7 flag means (PROTOCOLS §3), so each quirk is a field of a
 :class:`Dialect` read from ``adapters/lis_analyzers/dialects/<name>.toml`` (``sysmex_xn.toml`` is
 dialect ``sysmex-xn``), never a branch in the mapping code. To add one, copy ``generic.toml``,
-set ``match`` (regexes searched in H fields, usually H-5, the sender) so ``dialect = "auto"``
-finds it, and set only what differs from the defaults below, with a comment naming the sample
-that shows each quirk; the test over the folder validates the file. Maps (``flag_map``,
-``status_map``, ``unit_map``) extend the E1394 tables, and ``roles`` extends the standard QC
-rules (H-12 ``Q``, O-12 ``Q``)::
+set ``match`` (regexes searched in H fields, usually H-5, the sender, naming the model) so
+``dialect = "auto"`` finds it and no other dialect's rules fit the same header (auto takes only
+an unambiguous match, ADR 0016), and set only what differs from the defaults below, with a
+comment naming the sample that shows each quirk; the tests over the folder validate the file
+and check every corpus header fits at most one dialect. Fields an analyzer moves are set in
+``patient_fields``/``order_fields``/``result_fields`` (:mod:`adapters.astm.dialect_fields`).
+Maps (``flag_map``, ``status_map``, ``unit_map``) extend the E1394 tables, and ``roles``
+extends the standard QC rules (H-12 ``Q``, O-12 ``Q``)::
 
     # Acme AX-100 (sample: tests/corpus/astm/records/acme_ax100.astm)
     description = "Acme AX-100 chemistry"
@@ -34,10 +37,11 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from adapters.astm.dialect_fields import OrderFields, PatientFields, RecordType, ResultFields
 from adapters.canonical.codes import ResultStatus
 
 DIALECTS_DIR = Path(__file__).resolve().parents[1] / "lis_analyzers" / "dialects"
@@ -126,6 +130,15 @@ class Dialect(_Frozen):
     no_information: Literal["terminator", "echo-query", "no-order"] = "terminator"
     """The reply when the host has no orders: ``H``+``L|1|I``; ``H``+the ``Q``+``L|1|I``
     (Siemens Centaur); or an ``O`` per specimen with report type ``Y`` (no order)."""
+    patient_fields: PatientFields = PatientFields()
+    order_fields: OrderFields = OrderFields()
+    result_fields: ResultFields = ResultFields()
+    """Field positions where the analyzer moves them (:mod:`adapters.astm.dialect_fields`)."""
+    ignored_fields: dict[RecordType, tuple[Annotated[int, Field(ge=1, le=99)], ...]] = Field(
+        default_factory=dict
+    )
+    """Fields this analyzer fills that are knowingly not carried (each with a comment why);
+    any other non-empty field no rule reads is counted as unread."""
 
     @field_validator("match")
     @classmethod
@@ -181,11 +194,20 @@ def load_dialect(name: str) -> Dialect:
     if not _NAME.fullmatch(name):
         raise DialectError(f"{name!r} is not a dialect name (lower-case words joined by -)")
     path = DIALECTS_DIR / f"{name.replace('-', '_')}.toml"
+    if not path.is_file():
+        known = ", ".join(available_dialects())
+        raise DialectError(f"no ASTM dialect {name!r} (known: {known})")
+    return dialect_from_file(path, name)
+
+
+def dialect_from_file(path: Path, name: str) -> Dialect:
+    """A dialect file read and validated (tests use fixtures outside the dialects folder).
+
+    Raises:
+        DialectError: the file is unreadable, not valid TOML or not a valid dialect.
+    """
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        known = ", ".join(available_dialects())
-        raise DialectError(f"no ASTM dialect {name!r} (known: {known})") from exc
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise DialectError(f"{path}: {exc}") from exc
     if "name" in data:
@@ -196,6 +218,17 @@ def load_dialect(name: str) -> Dialect:
         raise DialectError(f"{path}: {exc}") from exc
 
 
+def dialect_candidates(header_fields: Sequence[str]) -> tuple[str, ...]:
+    """Every dialect (by name) whose match rules fit this H record."""
+    return tuple(n for n in available_dialects() if load_dialect(n).matches(header_fields))
+
+
 def match_dialect(header_fields: Sequence[str]) -> str | None:
-    """The first dialect (by name) whose rules match this H record, for ``dialect = "auto"``."""
-    return next((n for n in available_dialects() if load_dialect(n).matches(header_fields)), None)
+    """The dialect for ``dialect = "auto"``: the one whose rules fit, else ``None``.
+
+    ``None`` also when several fit: choosing one of them by name would be a silent guess (a
+    Mindray BC haematology analyzer read with the Mindray CL immunoassay layout loses its test
+    codes), so the caller falls back to ``generic`` and says so (ADR 0016).
+    """
+    candidates = dialect_candidates(header_fields)
+    return candidates[0] if len(candidates) == 1 else None

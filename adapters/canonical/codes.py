@@ -66,3 +66,6 @@ class DeviceIdentity(_Frozen):
     model: str | None = None
     serial: str | None = None
     software: str | None = None
+    dialect: str | None = Field(
+        default=None, description="the vendor dialect the message was read with (ASTM, HL7)"
+    )

@@ -138,6 +138,11 @@ class DeviceStatus(_Event):
     last_message_at: datetime | None = None
     messages_total: int = 0
     errors_total: int = 0
+    unread_fields: dict[str, int] = Field(
+        default_factory=dict,
+        description="ASTM fields sent non-empty that the device's dialect does not read, by "
+        "position ('P-7': count since start): a moved field or a wrong dialect",
+    )
 
 
 CanonicalEvent = Annotated[

@@ -7,9 +7,14 @@ mapping may drop what is not a result (M records: reagent lots, histograms). Whe
 - Specimen id: the dialect's O fields, best first (O-3, else O-4 by default). An O without R is
   an order, not a result, and is skipped, unless O-26 says ``X`` (cannot be done): the lab must
   see that a test failed even when no value came.
+- Field positions: E1394's unless the dialect's ``patient_fields``/``order_fields``/
+  ``result_fields`` move them (one analyzer sends the patient's name, birth date and sex in
+  P-7, P-9, P-10).
 - Local code: the dialect's R-3 component, cut at ``code_suffix_separator``; a qualifier other
   than ``F`` (ARCHITECT interpretation/RLU rows) gives ``"<code> [<qualifier>]"`` so each row
-  maps on its own code-map row. LOINC from the dialect's R-3 component (Horiba), else the map.
+  maps on its own code-map row; no code at all is forwarded flagged ``NO_CODE``
+  (:mod:`adapters.lis_analyzers.no_code`). LOINC from the dialect's R-3 component (Horiba),
+  else the map.
 - Values (R-4): the only non-empty component (Phadia ``9.34^^^^``, GeneXpert ``^1234.56``) as a
   float when it is a plain number, else text (``<20``, ``> 15000.00``, ``Dương tính``);
   several components stay text joined with ``^`` (reaction grades ``3+^3+^45``), repeats with
@@ -22,7 +27,8 @@ mapping may drop what is not a result (M records: reagent lots, histograms). Whe
 - Comments: C records after the O, then after each R prefixed ``"<local code>: "``.
 - QC and calibration (standard H-12/O-12 ``Q`` plus dialect rules) are kept without the patient
   and marked ``specimen-role:control`` like the HL7 path marks controls.
-- The analyzer is H-5 per the dialect's sender layout. Nothing here logs: results carry PHI.
+- The analyzer is H-5 per the dialect's sender layout, plus the dialect's name. Nothing here
+  logs: results carry PHI.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from adapters.hl7.tables import GROUP_STATUS_PRECEDENCE, SEXES
 from adapters.hl7.timestamps import VIETNAM_TIME, parse_date, parse_ts
 from adapters.hl7.values import REPETITION_JOIN
 from adapters.lis_analyzers.hl7_results import SPECIMEN_ROLE_PREFIX
+from adapters.lis_analyzers.no_code import no_code_flags
 from adapters.units import to_ucum
 
 RANGE_LABELS = frozenset({"REFERENCE_RANGE", "TITERRANGES"})
@@ -93,7 +100,8 @@ def _lab_result(
     patient: Record, order: Node, analyzer: DeviceIdentity | None, context: _Context
 ) -> LabResult | None:
     o = order.record
-    report = context.dialect.status(o.text(26))
+    fields = context.dialect.order_fields
+    report = context.dialect.status(o.text(fields.report_type))
     observations = [_observation(r.record, context) for r in order.children]
     if not observations and report is not ResultStatus.CANCELLED:
         return None
@@ -117,21 +125,26 @@ def _lab_result(
         ),
         patient=None if role else _patient(patient, context.dialect),
         ordered_tests=[
-            t for rep in range(len(o.repeats(5))) if (t := _test(o, 5, context.dialect, rep))
+            t
+            for rep in range(len(o.repeats(fields.tests)))
+            if (t := _test(o, fields.tests, context.dialect, rep))
         ],
         observations=observations,
         analyzer=analyzer,
         status=report if report is not ResultStatus.UNKNOWN else _settled(observations),
-        collected_at=_time(o, 8, context),
-        resulted_at=_time(o, 23, context),
+        collected_at=_time(o, fields.collected_at, context),
+        resulted_at=_time(o, fields.reported_at, context),
         comments=comments,
     )
 
 
 def _observation(r: Record, context: _Context) -> Observation:
     dialect = context.dialect
-    local = _test(r, 3, dialect, qualified=True) or CodedValue(code="", system="local")
-    loinc_text = r.component(3, dialect.loinc_component).strip() if dialect.loinc_component else ""
+    at = dialect.result_fields
+    local = _test(r, at.test, dialect, qualified=True) or CodedValue(code="", system="local")
+    loinc_text = (
+        r.component(at.test, dialect.loinc_component).strip() if dialect.loinc_component else ""
+    )
     loinc = CodedValue(code=loinc_text, system="LOINC") if loinc_text else None
     entry = context.code_map.lookup(context.source, local.code)
     if loinc is None and entry is not None and entry.loinc is not None:
@@ -141,22 +154,23 @@ def _observation(r: Record, context: _Context) -> Observation:
         hospital = CodedValue(
             code=entry.hospital_code, system="hospital", display=entry.hospital_name
         )
-    unit = r.text(5)
+    unit = r.text(at.unit)
     return Observation(
         local_code=local,
         code=loinc,
         hospital_code=hospital,
-        value=_value(r),
+        value=_value(r, at.value),
         unit=(dialect.unit_map.get(unit) or to_ucum(unit)) if unit else None,
-        reference_range=_range(r),
+        reference_range=_range(r, at.reference_range),
         flags=[
             dialect.flag_map.get(flag, flag)
-            for rep in range(len(r.repeats(7)))
-            for c in r.components(7, rep=rep)
+            for rep in range(len(r.repeats(at.flags)))
+            for c in r.components(at.flags, rep=rep)
             if (flag := c.strip())
-        ],
-        status=dialect.status(r.text(9)),
-        observed_at=_time(r, 13, context) or _time(r, 12, context),
+        ]
+        + no_code_flags(local.code),
+        status=dialect.status(r.text(at.status)),
+        observed_at=_time(r, at.completed_at, context) or _time(r, at.started_at, context),
         unmapped=loinc is None and entry is None,
     )
 
@@ -183,10 +197,10 @@ def _test(
     return CodedValue(code=code, system="local", display=part(dialect.test_name_component) or None)
 
 
-def _value(r: Record) -> str | float | None:
+def _value(r: Record, n: int) -> str | float | None:
     texts = []
-    for rep in range(len(r.repeats(4))):
-        parts = [c.strip() for c in r.components(4, rep=rep)]
+    for rep in range(len(r.repeats(n))):
+        parts = [c.strip() for c in r.components(n, rep=rep)]
         present = [p for p in parts if p]
         texts.append(present[0] if len(present) == 1 else "^".join(parts).rstrip("^"))
     text = REPETITION_JOIN.join(t for t in texts if t)
@@ -195,8 +209,8 @@ def _value(r: Record) -> str | float | None:
     return text or None
 
 
-def _range(r: Record) -> str | None:
-    parts = [p for c in r.components(6) if (p := c.strip()) and p.upper() not in RANGE_LABELS]
+def _range(r: Record, n: int) -> str | None:
+    parts = [p for c in r.components(n) if (p := c.strip()) and p.upper() not in RANGE_LABELS]
     return ("-" if len(parts) == 2 else "^").join(parts) or None
 
 
@@ -229,18 +243,19 @@ def _role(record: Record, rules: tuple[RoleRule, ...]) -> str | None:
 
 
 def _patient(p: Record, dialect: Dialect) -> PatientRef | None:
-    name = " ".join(part for c in (1, 3, 2) if (part := p.component(6, c).strip()))
-    birth = p.text(8)
+    at = dialect.patient_fields
+    name = " ".join(part for c in (1, 3, 2) if (part := p.component(at.name, c).strip()))
+    birth = p.text(at.birth_date)
     patient = PatientRef(
-        id=p.text(3) or p.text(4) or p.text(5) or None,
+        id=next((text for n in at.ids if (text := p.text(n))), None),
         name=name or None,
         birth_date=None if _placeholder(birth, dialect) else parse_date(birth),
-        sex=SEXES.get(p.text(9).lower()),
+        sex=SEXES.get(p.text(at.sex).lower()),
     )
     return patient if patient != PatientRef() else None
 
 
-def _analyzer(h: Record, dialect: Dialect) -> DeviceIdentity | None:
+def _analyzer(h: Record, dialect: Dialect) -> DeviceIdentity:
     layout = dialect.sender
 
     def part(c: int) -> str | None:
@@ -251,8 +266,9 @@ def _analyzer(h: Record, dialect: Dialect) -> DeviceIdentity | None:
         model=part(layout.model),
         serial=part(layout.serial),
         software=part(layout.software),
+        dialect=dialect.name,
     )
-    return device if device != DeviceIdentity() else None
+    return device
 
 
 def _placeholder(text: str, dialect: Dialect) -> bool:

@@ -55,6 +55,7 @@ from adapters.hl7.tables import (
 )
 from adapters.hl7.timestamps import VIETNAM_TIME, parse_ts, ts_zone
 from adapters.hl7.values import INVALID_FLAG, obx_value
+from adapters.lis_analyzers.no_code import no_code_flags
 from adapters.units import to_ucum
 
 HANDLED_TYPES = frozenset({("ORU", "R01"), ("OUL", "R22"), ("OUL", "R24")})
@@ -183,7 +184,8 @@ def _observation(
     local = _coded(obx, 3, "local")
     if local is None:  # a continuation of the previous OBX in other units (Boditech)
         base = previous.code if previous is not None else ""
-        local = CodedValue(code=f"{base} [{unit}]" if unit else base, system="local")
+        # Without a previous OBX there is nothing to continue: no code, flagged below.
+        local = CodedValue(code=f"{base} [{unit}]" if unit and base else base, system="local")
     loinc = next(
         (
             CodedValue(code=code, system="LOINC", display=obx.component(3, c + 1) or None)
@@ -202,7 +204,7 @@ def _observation(
         )
     value = obx_value(obx, value_type)
     flags = [f for i in range(len(obx.repetitions(8))) if (f := obx.component(8, 1, rep=i))]
-    flags = [f for f in flags if f != NULL]
+    flags = [f for f in flags if f != NULL] + no_code_flags(local.code)
     if value_type == "NM" and isinstance(value, float) and value in SENTINELS:
         flags.append(INVALID_FLAG)
     return Observation(

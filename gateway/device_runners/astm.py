@@ -33,7 +33,8 @@ from adapters.astm.link_events import (
 from adapters.codemap import CodeMap, load_code_map
 from adapters.lis_analyzers.astm_kind import AstmAnalyzerOptions
 from drivers.base import ByteStream
-from gateway.device_runners.astm_messages import AUTO, AnalyzerMessages, PendingQuery
+from gateway.device_runners.astm_dialects import AUTO
+from gateway.device_runners.astm_messages import AnalyzerMessages, PendingQuery
 from gateway.device_runners.connections import keep_connected
 from gateway.device_runners.device import DialectDevice
 from gateway.intake import Intake
@@ -114,6 +115,7 @@ class _Connection:
         self._messages = messages
         self._intake = intake
         self._stream = stream
+        self._dialects = messages.dialects_for(stream.peer)
         self._inputs: asyncio.Queue[_Input] = asyncio.Queue()
         self._answers: set[asyncio.Task[None]] = set()
         framing = options.framing
@@ -212,7 +214,7 @@ class _Connection:
         assert self._link is not None
         for event in self._link.events():
             if isinstance(event, MessageReceived):
-                taken = await self._messages.take(event.records, event.raw)
+                taken = await self._messages.take(event.records, event.raw, self._dialects)
                 # Always resolve: the link answers ENQ with NAK (busy) until every message is.
                 (self._link.accept if taken.stored else self._link.reject)(event.message_id)
                 if not event.held and not taken.stored:
@@ -235,7 +237,7 @@ class _Connection:
                 self._intake.count_rejected(self._device_id, item.reason, item.raw)
 
     async def _take_bare(self, message: BareMessage) -> None:
-        taken = await self._messages.take(message.records, message.raw)
+        taken = await self._messages.take(message.records, message.raw, self._dialects)
         if not taken.stored:
             # No link layer: the analyzer cannot be asked to resend, so keep the bytes.
             self._intake.count_rejected(self._device_id, "not stored (bare records)", message.raw)

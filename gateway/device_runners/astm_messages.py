@@ -11,24 +11,24 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from adapters.astm.dialect import Dialect, load_dialect, match_dialect
+from adapters.astm.dialect import Dialect
 from adapters.astm.host_query import HostQuery, host_query, no_information_records, order_records
 from adapters.astm.records import AstmMessage, AstmRecordError, parse_transmission
+from adapters.astm.unread import Position, unread_fields
 from adapters.canonical.events import CanonicalEvent, OrderQuery
 from adapters.codemap import CodeMap
 from adapters.hl7.timestamps import VIETNAM_TIME
 from adapters.lis_analyzers.astm_kind import AstmAnalyzerOptions
 from adapters.lis_analyzers.astm_results import lab_results_from_astm
+from gateway.device_runners.astm_dialects import ConnectionDialects
 from gateway.envelope import UlidFactory, utc_now
 from gateway.intake import Intake
 
 log = logging.getLogger(__name__)
-
-AUTO = "auto"
-GENERIC = "generic"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,14 +69,16 @@ class AnalyzerMessages:
         self._intake = intake
         self._query_ids = UlidFactory()
 
-    def dialect_of(self, message: AstmMessage) -> Dialect:
-        name = self._dialect
-        if name == AUTO:
-            name = match_dialect(message.header.record.fields) or GENERIC
-        return load_dialect(name)
+    def dialects_for(self, peer: str) -> ConnectionDialects:
+        """The dialect chooser of a new connection (each logs its choices once)."""
+        return ConnectionDialects(self._device_id, self._dialect, peer)
 
-    async def take(self, records: list[bytes], raw: bytes) -> Taken:
-        """Store the results of one message; return the queries it asks, to answer after."""
+    async def take(self, records: list[bytes], raw: bytes, dialects: ConnectionDialects) -> Taken:
+        """Store the results of one message; return the queries it asks, to answer after.
+
+        Fields the dialect did not read are counted once the message is stored (a message the
+        analyzer must resend is counted when it comes again).
+        """
         device_id = self._device_id
         try:
             messages = parse_transmission(records, encoding=self._encoding)
@@ -85,9 +87,11 @@ class AnalyzerMessages:
             return Taken(stored=True)
         events: list[CanonicalEvent] = []
         queries = []
+        unread: Counter[Position] = Counter()
         try:
             for message in messages:
-                dialect = self.dialect_of(message)
+                dialect = dialects.dialect_for(message.header.record.fields)
+                unread += unread_fields(message, dialect)
                 events += lab_results_from_astm(message, self._code_map, device_id, dialect)
                 query = host_query(message, dialect)
                 if query is not None:
@@ -109,6 +113,8 @@ class AnalyzerMessages:
                     type(exc).__name__,
                 )
                 return Taken(stored=False)
+        if unread:
+            self._intake.count_unread_fields(device_id, unread)
         return Taken(stored=True, queries=queries)
 
     async def answer(self, pending: PendingQuery) -> list[bytes]:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from adapters.astm.unread import Position
 from adapters.canonical.events import Alarm, CanonicalEvent, DeviceState, OrderQuery, VitalSigns
 from adapters.canonical.orders import OrderReply
 from adapters.monitors.intellivue_kind import IntelliVueOptions
@@ -79,6 +80,9 @@ class RecordingIntake:
 
     def report_state(self, device_id: str, state: DeviceState, detail: str | None = None) -> None:
         self.states.append((state, detail))
+
+    def count_unread_fields(self, device_id: str, unread: Mapping[Position, int]) -> None:
+        raise AssertionError("a monitor sends no ASTM records")
 
     def count_rejected(self, device_id: str, reason: str, raw: bytes | None = None) -> None:
         self.rejected.append(reason)

@@ -11,12 +11,13 @@ import contextlib
 import logging
 import random
 import socket
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from adapters.astm.unread import Position
 from adapters.canonical.events import CanonicalEvent, DeviceState, Identification, OrderQuery
 from adapters.canonical.orders import OrderReply
 from drivers import tcp
@@ -78,6 +79,9 @@ class RecordingIntake:
     def report_state(self, device_id: str, state: DeviceState, detail: str | None = None) -> None:
         self.states.append((state, detail))
         self._changed.set()
+
+    def count_unread_fields(self, device_id: str, unread: Mapping[Position, int]) -> None:
+        raise AssertionError("a scanner sends no ASTM records")
 
     def count_rejected(self, device_id: str, reason: str, raw: bytes | None = None) -> None:
         self.rejected.append(reason)

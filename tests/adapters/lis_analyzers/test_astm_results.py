@@ -9,9 +9,9 @@ import pytest
 
 from adapters.astm.dialect import load_dialect, match_dialect
 from adapters.astm.records import AstmMessage, parse_transmission
-from adapters.canonical.codes import PatientRef, ResultStatus
+from adapters.canonical.codes import CodedValue, DeviceIdentity, PatientRef, ResultStatus
 from adapters.canonical.events import LabResult
-from adapters.codemap import CodeEntry, CodeMap
+from adapters.codemap import CodeEntry, CodeMap, load_code_map
 from adapters.lis_analyzers.astm_results import lab_results_from_astm
 
 F, P, C, X, U = (
@@ -25,6 +25,7 @@ ICT = timezone(timedelta(hours=7))
 REPO = Path(__file__).resolve().parents[3]
 SHARED = REPO.parent / "shared" / "corpus"
 LOCAL = REPO / "tests" / "corpus" / "astm" / "records"
+EXAMPLE_MAP = REPO / "adapters" / "lis_analyzers" / "codemaps" / "example.csv"
 
 Row = tuple[str, str | float | None, str | None, tuple[str, ...], ResultStatus]
 """(local code, value, UCUM unit, flags, status) of one observation."""
@@ -178,6 +179,19 @@ SHARED_RESULTS: dict[str, list[Spec]] = {
     ],
 }
 LOCAL_RESULTS: dict[str, list[Spec]] = {
+    "mindray_bc_style_cbc_vn_patient.astm": [
+        (
+            "2603020011",
+            F,
+            (
+                ("08003", "CBC+DIFF", None, (), F),
+                ("6690-2", 9.81, "10*9/L", ("N",), F),
+                ("718-7", 65.0, "g/L", ("L",), F),
+                ("777-3", 212.0, "10*9/L", ("N",), F),
+                ("10002", 1.4, "mL/L", ("N",), F),
+            ),
+        )
+    ],
     "sysmex_xn_style_cbc_vn_patient.astm": [
         (
             "SP260001",
@@ -329,3 +343,51 @@ def test_phadia_placeholder_dates_are_no_date() -> None:
     assert first.collected_at == datetime(2003, 5, 3, tzinfo=ICT)
     assert first.patient is None  # P-8 18991230 is the only thing the P record says
     assert first.comments == ["t2: Response value in RU 2140"]
+
+
+def test_a_mindray_bc_cbc_keeps_its_codes_and_names_the_dialect_that_read_it() -> None:
+    path = LOCAL / "mindray_bc_style_cbc_vn_patient.astm"
+    (result,) = results(path, load_code_map(EXAMPLE_MAP))
+    assert result.analyzer == DeviceIdentity(
+        manufacturer="Mindray", model="BC-6800", dialect="mindray-bc"
+    )
+    assert result.patient == PatientRef(
+        id="BN2026-0107", name="Trần Thị Bích", birth_date="1985-02-14", sex="female"
+    )
+    wbc = result.observations[1]
+    assert (wbc.local_code.display, wbc.code, wbc.hospital_code) == (
+        "WBC",
+        CodedValue(
+            code="6690-2",
+            system="LOINC",
+            display="Leukocytes [#/volume] in Blood by Automated count",
+        ),
+        CodedValue(code="H17", system="hospital", display="Số lượng bạch cầu"),
+    )
+    assert not any("NO_CODE" in o.flags for o in result.observations)
+
+
+def test_read_with_the_mindray_cl_layout_the_rows_are_flagged_no_code_never_silently() -> None:
+    # What issue 12 saw: the CL layout reads the channel number from R-3 component 1, which a
+    # BC leaves empty. The values still travel, flagged and unmapped, so the lab sees them.
+    (message,) = parse_transmission((LOCAL / "mindray_bc_style_cbc_vn_patient.astm").read_bytes())
+    (result,) = lab_results_from_astm(message, CodeMap.empty(), "x", load_dialect("mindray-cl"))
+    assert [(o.local_code.code, o.value) for o in result.observations] == [
+        ("", "CBC+DIFF"),
+        ("", 9.81),
+        ("", 65.0),
+        ("", 212.0),
+        ("", 1.4),
+    ]
+    assert all(o.flags[-1] == "NO_CODE" and o.unmapped for o in result.observations)
+    assert result.analyzer is not None
+    assert result.analyzer.dialect == "mindray-cl"
+
+
+def test_every_result_names_the_dialect_it_was_read_with() -> None:
+    for path in sorted(LOCAL.glob("*.astm")):
+        for result in results(path):
+            assert result.analyzer is not None
+            assert result.analyzer.dialect == match_dialect(
+                parse_transmission(path.read_bytes())[0].header.record.fields
+            )

@@ -443,3 +443,12 @@ def test_value_types(obx5: str, value_type: str, value: object) -> None:
     (result,) = lab_results_from_hl7(parse_message(raw), CodeMap.empty(), "x")
     assert result.observations[0].value == value
     assert result.observations[0].unit == "10*9/L"
+
+
+def test_an_obx_without_a_code_is_forwarded_flagged_no_code() -> None:
+    raw = b"MSH|^~\\&|X||||20260101||ORU^R01|1|P|2.5\rOBR|1||S1\rOBX|1|NM|||9.81|10*9/L\r"
+    (result,) = lab_results_from_hl7(parse_message(raw), CodeMap.empty(), "x")
+    (observation,) = result.observations
+    assert (observation.local_code.code, observation.value) == ("", 9.81)
+    assert observation.flags == ["NO_CODE"]
+    assert observation.unmapped
