@@ -151,3 +151,31 @@ def test_a_record_with_thousands_of_fields_is_counted_in_bounded_time() -> None:
     (message,) = parse_transmission(text.encode())
     unread = unread_fields(message, load_dialect("generic"))
     assert sum(unread.values()) == 20_000 - 6  # the ids P-3 to P-5, name, birth date, sex
+
+
+_NUMBER = st.integers(-5, 200)
+_TABLE = st.dictionaries(
+    st.sampled_from(["name", "birth_date", "sex", "ids", "mother"]),
+    st.one_of(_NUMBER, st.lists(_NUMBER, max_size=3), st.text("ab ", max_size=3)),
+    max_size=4,
+)
+
+
+def _valid(value: object) -> bool:
+    numbers = value if isinstance(value, list) else [value]
+    return bool(numbers) and all(isinstance(n, int) and 2 <= n <= 99 for n in numbers)
+
+
+@given(_TABLE)
+def test_any_patient_field_table_loads_in_range_or_is_refused(table: dict) -> None:  # type: ignore[type-arg]
+    acceptable = all(
+        key != "mother" and _valid(value) and (key == "ids") == isinstance(value, list)
+        for key, value in table.items()
+    )
+    payload = {"name": "t", "description": "t", "patient_fields": table}
+    if not acceptable:
+        with pytest.raises(ValueError, match="patient_fields"):
+            Dialect.model_validate(payload)
+        return
+    at = Dialect.model_validate(payload).patient_fields
+    assert all(2 <= n <= 99 for n in (*at.ids, at.name, at.birth_date, at.sex))
