@@ -67,9 +67,10 @@ class ResultFields(_Frozen):
 STRUCTURAL_FIELDS: dict[str, frozenset[int]] = {
     # The record type and its sequence number (H-2: the delimiters) say where a value sits,
     # not what it is; H-3 (message control id) and H-13 (version) are the wire's business;
-    # H-14 is when the message was sent: each result carries its own times (O-8, R-12, R-13).
+    # H-10 (receiver: this gateway) addresses the message; H-14 is when it was sent: each
+    # result carries its own times (O-8, R-12, R-13).
     **{t: frozenset({1, 2}) for t in RECORD_TYPES},
-    "H": frozenset({1, 2, 3, 13, 14}),
+    "H": frozenset({1, 2, 3, 10, 13, 14}),
     # L-3 termination code: read by the record layer and the host-query answer.
     "L": frozenset({1, 2, 3}),
 }

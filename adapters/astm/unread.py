@@ -7,10 +7,11 @@ what was sent but not read turns that silence into a number per record type (the
 
 Read means: named in the dialect's field layout (:mod:`adapters.astm.dialect_fields`), its
 specimen-id places, sender field and specimen-role rules, or the E1394 structure (type letter,
-sequence number, delimiters, version, termination code), or listed in the dialect's
-``ignored_fields`` as knowingly left out. C-4 is read after an O or R (order and result
-comments); a comment after H, P or Q and every M record are not carried. Records of another
-type than H, P, O, R, C, Q, M, L, S are ignored by the record layer and not counted here.
+sequence number, delimiters, message id, receiver, version, message time, termination code),
+or listed in the dialect's ``ignored_fields`` as knowingly left out. C-4 is read after an O or
+R (order and result comments); a comment after H, P or Q and every M record are not carried.
+Records of another type than H, P, O, R, C, Q, M, L, S are ignored by the record layer and not
+counted here.
 Sans-IO and PHI-free: positions and counts only, never a value.
 """
 
