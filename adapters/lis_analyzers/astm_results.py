@@ -44,7 +44,12 @@ from adapters.canonical.events import LabResult
 from adapters.codemap import CodeMap
 from adapters.hl7.tables import GROUP_STATUS_PRECEDENCE, SEXES
 from adapters.hl7.timestamps import VIETNAM_TIME, parse_date, parse_ts
-from adapters.hl7.values import REPETITION_JOIN
+from adapters.lis_analyzers.astm_context import (
+    o_rack_position,
+    r_instrument,
+    r_reported,
+    r_value_text,
+)
 from adapters.lis_analyzers.hl7_results import SPECIMEN_ROLE_PREFIX
 from adapters.units import to_ucum
 
@@ -59,6 +64,7 @@ def lab_results_from_astm(
     dialect: Dialect,
     *,
     local_zone: tzinfo = VIETNAM_TIME,
+    decimal_comma: bool = False,
 ) -> list[LabResult]:
     """Lab results of one message; ``[]`` for a query, an order download or a keep-alive.
 
@@ -68,9 +74,17 @@ def lab_results_from_astm(
         source: The analyzer or dialect id the code map rows are keyed by.
         dialect: Where this analyzer puts what E1394 leaves open.
         local_zone: The analyzer clock's zone (ASTM times carry no offset).
+        decimal_comma: The analyzer writes ``7,41`` (device option; the dialect may say so too).
     """
     header = message.header.record
-    context = _Context(code_map, source, dialect, local_zone, _role(header, dialect.role_rules))
+    context = _Context(
+        code_map,
+        source,
+        dialect,
+        local_zone,
+        _role(header, dialect.role_rules),
+        decimal_comma or dialect.decimal_comma,
+    )
     analyzer = _analyzer(header, dialect)
     results = []
     for patient, order in message.orders():
@@ -87,6 +101,7 @@ class _Context:
     dialect: Dialect
     zone: tzinfo
     message_role: str | None
+    decimal_comma: bool = False
 
 
 def _lab_result(
@@ -106,6 +121,7 @@ def _lab_result(
         for c in node.comments
         if (text := _comment(c))
     ]
+    rack, position = o_rack_position(o, context.dialect)
     return LabResult(
         specimen_id=next(
             (
@@ -125,6 +141,8 @@ def _lab_result(
         collected_at=_time(o, 8, context),
         resulted_at=_time(o, 23, context),
         comments=comments,
+        rack=rack,
+        position=position,
     )
 
 
@@ -142,6 +160,7 @@ def _observation(r: Record, context: _Context) -> Observation:
             code=entry.hospital_code, system="hospital", display=entry.hospital_name
         )
     unit = r.text(5)
+    reported, reading_flags = r_reported(r, decimal_comma=context.decimal_comma)
     return Observation(
         local_code=local,
         code=loinc,
@@ -154,10 +173,14 @@ def _observation(r: Record, context: _Context) -> Observation:
             for rep in range(len(r.repeats(7)))
             for c in r.components(7, rep=rep)
             if (flag := c.strip())
-        ],
+        ]
+        + reading_flags,
         status=dialect.status(r.text(9)),
         observed_at=_time(r, 13, context) or _time(r, 12, context),
         unmapped=loinc is None and entry is None,
+        reported=reported,
+        national_code=entry.national if entry is not None else None,
+        equipment=r_instrument(r),
     )
 
 
@@ -184,12 +207,8 @@ def _test(
 
 
 def _value(r: Record) -> str | float | None:
-    texts = []
-    for rep in range(len(r.repeats(4))):
-        parts = [c.strip() for c in r.components(4, rep=rep)]
-        present = [p for p in parts if p]
-        texts.append(present[0] if len(present) == 1 else "^".join(parts).rstrip("^"))
-    text = REPETITION_JOIN.join(t for t in texts if t)
+    """Schema 1.0's ``value``: a float for a plain number (``reported`` keeps the digits)."""
+    text, _ = r_value_text(r)
     if _NUMBER.fullmatch(text):
         return float(text)
     return text or None

@@ -45,6 +45,7 @@ from adapters.canonical.events import LabResult
 from adapters.codemap import CodeMap
 from adapters.hl7.fields import leaf, patient_from_pid
 from adapters.hl7.message import NULL, Message, Segment
+from adapters.hl7.obx_context import obx_equipment, obx_method, obx_sub_id
 from adapters.hl7.tables import (
     GROUP_STATUS_PRECEDENCE,
     NOT_RESULT_TYPES,
@@ -54,7 +55,7 @@ from adapters.hl7.tables import (
     SUPPLEMENTAL,
 )
 from adapters.hl7.timestamps import VIETNAM_TIME, parse_ts, ts_zone
-from adapters.hl7.values import INVALID_FLAG, obx_value
+from adapters.hl7.values import INVALID_FLAG, obx_reported, obx_value
 from adapters.units import to_ucum
 
 HANDLED_TYPES = frozenset({("ORU", "R01"), ("OUL", "R22"), ("OUL", "R24")})
@@ -68,6 +69,7 @@ def lab_results_from_hl7(
     *,
     local_zone: tzinfo = VIETNAM_TIME,
     obr_specimen_fields: tuple[int, ...] = (3, 2),
+    decimal_comma: bool = False,
 ) -> list[LabResult]:
     """Lab results of one message; ``[]`` for a message type not handled here (caller rejects).
 
@@ -77,11 +79,12 @@ def lab_results_from_hl7(
         source: The analyzer or dialect id the code map rows are keyed by.
         local_zone: The sender's zone for times without an offset when MSH-7 has none either.
         obr_specimen_fields: OBR fields holding the specimen id, best first, used without SPM/SAC.
+        decimal_comma: The analyzer writes ``7,41`` for 7.41 (device option ``decimal_comma``).
     """
     if message.message_type[:2] not in HANDLED_TYPES:
         return []
     zone = ts_zone(message.msh.text(7)) or local_zone
-    context = _Context(code_map, source, zone, _device(message.msh))
+    context = _Context(code_map, source, zone, _device(message.msh), decimal_comma)
     results = []
     for group in _groups(message):
         result = _lab_result(group, context, obr_specimen_fields)
@@ -96,6 +99,7 @@ class _Context:
     source: str
     zone: tzinfo
     device: DeviceIdentity
+    decimal_comma: bool = False
 
 
 @dataclass(slots=True)
@@ -201,8 +205,9 @@ def _observation(
             code=entry.hospital_code, system="hospital", display=entry.hospital_name
         )
     value = obx_value(obx, value_type)
+    reported, reading_flags = obx_reported(obx, value_type, decimal_comma=context.decimal_comma)
     flags = [f for i in range(len(obx.repetitions(8))) if (f := obx.component(8, 1, rep=i))]
-    flags = [f for f in flags if f != NULL]
+    flags = [f for f in flags if f != NULL] + reading_flags
     if value_type == "NM" and isinstance(value, float) and value in SENTINELS:
         flags.append(INVALID_FLAG)
     return Observation(
@@ -216,6 +221,11 @@ def _observation(
         status=STATUSES.get((leaf(obx, 11) or "").upper(), ResultStatus.UNKNOWN),
         observed_at=_time(obx, 14, context.zone) or _time(obx, 19, context.zone),
         unmapped=loinc is None and entry is None,
+        reported=reported,
+        national_code=entry.national if entry is not None else None,
+        sub_id=obx_sub_id(obx),
+        method=obx_method(obx),
+        equipment=obx_equipment(obx),
     )
 
 
