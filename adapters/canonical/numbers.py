@@ -20,11 +20,11 @@ AMBIGUOUS_DECIMAL = "AMBIGUOUS_DECIMAL"
 
 _COMPARATORS: dict[str, Comparator] = {"<": "<", ">": ">", "<=": "<=", ">=": ">=", "=": "="}
 _NUMBER = r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?"
-_PLAIN = re.compile(r"\d+(?:\.\d+)?")
-_COMPARED = re.compile(rf"(?P<cmp><=|>=|<|>|=)?\s*(?P<num>{_NUMBER})")
+_PLAIN = re.compile(r"\d+(?:\.\d+)?", re.ASCII)
+_COMPARED = re.compile(rf"(?P<cmp><=|>=|<|>|=)?\s*(?P<num>{_NUMBER})", re.ASCII)
 # Only a titer's shape (``1:40``): ``12:30`` in free text may be a clock time, ``120/80`` a
 # blood pressure. HL7 SN states its ratios, so :func:`read_structured` takes any ``n:m``/``n/m``.
-_TITER = re.compile(r"(?P<num>1)\s*:\s*(?P<den>\d+)")
+_TITER = re.compile(r"(?P<num>1)\s*:\s*(?P<den>\d+)", re.ASCII)
 
 
 def read_value(text: str, *, decimal_comma: bool = False) -> tuple[ReportedValue, list[str]]:

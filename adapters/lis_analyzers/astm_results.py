@@ -27,6 +27,7 @@ mapping may drop what is not a result (M records: reagent lots, histograms). Whe
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -209,8 +210,8 @@ def _test(
 def _value(r: Record) -> str | float | None:
     """Schema 1.0's ``value``: a float for a plain number (``reported`` keeps the digits)."""
     text, _ = r_value_text(r)
-    if _NUMBER.fullmatch(text):
-        return float(text)
+    if _NUMBER.fullmatch(text) and math.isfinite(number := float(text)):
+        return number  # an overflow to inf would go out as JSON null: kept as text instead
     return text or None
 
 
