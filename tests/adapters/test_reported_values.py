@@ -65,9 +65,10 @@ def test_without_the_setting_a_comma_is_flagged_never_guessed() -> None:
         hl7_lab("oru_r01_comma_decimals_synthetic.hl7", decimal_comma=False).observations
     )
     for code in ("PH", "WBC", "CRP"):
-        assert rows[code].reported is not None
-        assert rows[code].reported.kind is ValueKind.TEXT
-        assert rows[code].reported.decimal is None
+        reported = rows[code].reported
+        assert reported is not None
+        assert reported.kind is ValueKind.TEXT
+        assert reported.decimal is None
         assert AMBIGUOUS_DECIMAL in rows[code].flags
     assert reading(rows["CHOL"]) == ("5.20", ValueKind.NUMBER, "5.20", None)
     assert rows["CHOL"].value == 5.2  # schema 1.0's value is unchanged
