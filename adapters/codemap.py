@@ -32,7 +32,7 @@ COLUMNS = ("source", "local_code", "hospital_code", "hospital_name", "loinc", "l
 OPTIONAL_COLUMNS = ("national_code", "national_name")
 NATIONAL_SYSTEM = "VN-QD1227"
 _LOINC = re.compile(r"\d{1,7}-\d")
-_NATIONAL = re.compile(r"\d{7}")
+_NATIONAL = re.compile(r"[0-9]{7}")
 
 
 class CodeMapError(ValueError):

@@ -8,15 +8,21 @@ the gateway host's zone. The codecs apply the first step; runners pass them :fun
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
+from functools import cache
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
+@cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())  # scans the tz database: once per process
+
+
 def _check_zone(name: str) -> str:
     # ZoneInfo also opens file paths and odd keys; only the names of the tz database count.
-    if name not in available_timezones():
+    if name not in _known_zones():
         raise ValueError("is not an IANA time zone name; e.g. Asia/Ho_Chi_Minh, Europe/Paris")
     return name
 
