@@ -182,3 +182,10 @@ def test_the_national_code_travels_with_a_mapped_observation() -> None:
     )
     assert unknown.national_code is None
     assert unknown.unmapped
+
+
+def test_a_dialect_can_declare_decimal_commas() -> None:
+    (message,) = parse_transmission((VALUES / "astm_comma_decimals_synthetic.astm").read_bytes())
+    european = load_dialect("generic").model_copy(update={"decimal_comma": True})
+    (result,) = lab_results_from_astm(message, CodeMap.empty(), "x", european)
+    assert reading(by_code(result.observations)["K"]) == ("4,15", ValueKind.NUMBER, "4.15", None)
