@@ -14,7 +14,7 @@ import pytest
 from adapters.astm.dialect import load_dialect, match_dialect
 from adapters.astm.records import parse_transmission
 from adapters.canonical.codes import Observation, ValueKind
-from adapters.canonical.events import Alarm, LabResult, VitalSigns
+from adapters.canonical.events import Alarm, CanonicalEvent, LabResult, VitalSigns
 from adapters.codemap import CodeMap
 from adapters.hl7.errors import Hl7ParseError
 from adapters.hl7.escape import unescape
@@ -61,7 +61,7 @@ def test_every_hl7_corpus_value_is_carried_as_reported(path: Path) -> None:
                 "cp1258",
             )
         sent = unescape(raw.decode(encoding), message.delimiters)
-        events = [*lab_results_from_hl7(message, CodeMap.empty(), "x")]
+        events: list[CanonicalEvent] = [*lab_results_from_hl7(message, CodeMap.empty(), "x")]
         events += monitor_events_from_hl7(message)
         for event in events:
             if isinstance(event, LabResult | VitalSigns):
