@@ -189,3 +189,16 @@ def test_a_dialect_can_declare_decimal_commas() -> None:
     european = load_dialect("generic").model_copy(update={"decimal_comma": True})
     (result,) = lab_results_from_astm(message, CodeMap.empty(), "x", european)
     assert reading(by_code(result.observations)["K"]) == ("4,15", ValueKind.NUMBER, "4.15", None)
+
+
+def test_equipment_without_a_namespace_takes_the_universal_id_type() -> None:
+    # OBX-18 as the corpus's Mindray VS900 writes it: no namespace, EUI-64 as universal id type.
+    message = parse_message(
+        b"MSH|^~\\&|VS900|MR|||20261122083000+0700||ORU^R01|E1|P|2.6\r"
+        b"OBR|1|||182777000^monitoring of patient^SCT\r"
+        b"OBX|1|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.3.1.150456|98|262688^MDC_DIM_PERCENT^MDC"
+        b"|||||R|||||||00A0370098007A80^^00A0370098007A80^EUI-64\r"
+    )
+    (event,) = monitor_events_from_hl7(message)
+    assert isinstance(event, VitalSigns)
+    assert event.observations[0].equipment == [CodedValue(code="00A0370098007A80", system="EUI-64")]
