@@ -13,8 +13,9 @@ mapping may drop what is not a result (M records: reagent lots, histograms). Whe
 - Values (R-4): the only non-empty component (Phadia ``9.34^^^^``, GeneXpert ``^1234.56``) as a
   float when it is a plain number, else text (``<20``, ``> 15000.00``, ``Dương tính``);
   several components stay text joined with ``^`` (reaction grades ``3+^3+^45``), repeats with
-  ``~``. Units (R-5) through the dialect's unit map, then UCUM spelling. A reference range
-  (R-6) drops its label component (``REFERENCE_RANGE``) and joins a low^high pair with ``-``.
+  ``~``; ``reported`` keeps the text and an exact Decimal (ADR 0014). Units (R-5) through
+  the dialect's unit map, then UCUM spelling. A reference range (R-6) drops its label
+  component (``REFERENCE_RANGE``) and joins a low^high pair with ``-``.
 - Flags (R-7): every component of every repeat (``EXP^HIGH``), mapped by the dialect.
 - Status: R-9 per dialect; the LabResult's is O-26, else its least settled live result.
 - Times: R-13 (completed), else R-12 (started); collection O-8, report O-23; no offset in ASTM,

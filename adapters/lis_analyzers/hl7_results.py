@@ -16,7 +16,8 @@ so this mapping may drop what is not a result. Choices, each from a corpus sampl
   ``<20``; CE/CWE give their text, else their code; other types (ST, TX, DTM…) stay text even
   when numeric (Boditech types numbers TX), which keeps the device's digits. Repetitions are
   joined with ``~``. Empty or ``""`` is ``None``. NM ``-999``/``-99.9`` (Mindray "no value"
-  sentinels) are kept and flagged ``INVALID``.
+  sentinels) are kept and flagged ``INVALID``. That is schema 1.0's ``value``; ``reported``
+  keeps the text and an exact Decimal (ADR 0014), with OBX-4, OBX-17 and OBX-18 beside it.
 - An OBX without a value is kept (Mindray BC lists parameters it did not measure) unless its
   code repeats one of its group (LAW's empty CE companion), which would only blank the number.
 - An OBX with an empty OBX-3 continues the previous one in other units (Boditech: HbA1c in % then
