@@ -22,7 +22,7 @@ from adapters.astm.dialect import load_dialect
 from adapters.astm.records import parse_transmission
 from adapters.canonical.codes import ValueKind
 from adapters.canonical.events import CanonicalEvent, LabResult
-from adapters.canonical.numbers import AMBIGUOUS_DECIMAL, read_value
+from adapters.canonical.numbers import AMBIGUOUS_DECIMAL, read_structured, read_value
 from adapters.codemap import CodeMap
 from adapters.hl7.parse import parse_message
 from adapters.lis_analyzers.astm_results import lab_results_from_astm
@@ -185,3 +185,23 @@ def test_hostile_values_never_become_numbers_they_are_not() -> None:
     assert back.observations[0].reported.text == huge
     assert back.observations[0].value == huge  # 1.0's float would be infinite: kept as text
     assert read_value("1:40")[0].kind is ValueKind.RATIO
+
+
+COMPONENT = st.one_of(
+    st.sampled_from(
+        ["", "<", ">=", "=", "<>", ":", "/", "-", "+", "1", "40", "0,5", "2.50", "1E3"]
+    ),
+    st.text(max_size=8),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(COMPONENT, max_size=6), st.booleans())
+def test_any_structured_number_is_read_or_kept_as_text(
+    components: list[str], decimal_comma: bool
+) -> None:
+    reported, flags = read_structured(components, decimal_comma=decimal_comma)
+    assert reported.text == "^".join(components).rstrip("^").strip()
+    assert (reported.decimal is not None) == (reported.kind is ValueKind.NUMBER)
+    assert (reported.ratio is not None) == (reported.kind is ValueKind.RATIO)
+    assert flags in ([], [AMBIGUOUS_DECIMAL])
