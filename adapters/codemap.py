@@ -7,8 +7,11 @@ accepted), lines starting with ``#`` are comments, then a header row and one row
     source,local_code,hospital_code,hospital_name,loinc,loinc_name,unit
     mindray-bc5380,6690-2,H17,Số lượng bạch cầu,6690-2,Leukocytes [#/volume] in Blood,10*9/L
 
-``source`` is an analyzer or dialect id, or ``*`` for rows that hold for every analyzer. A row
-needs a hospital code or a LOINC code (or both). A broken file is refused as a whole with the
+``source`` is an analyzer or dialect id, or ``*`` for rows that hold for every analyzer. Two
+optional columns, ``national_code`` and ``national_name``, give the Vietnamese national shared
+catalogue of paraclinical indicators (QĐ 1227/QĐ-BYT 2025, 7-digit codes such as ``1000001``
+for the RBC count; PROTOCOLS §14), carried as system :data:`NATIONAL_SYSTEM`. A row needs a
+hospital code, a LOINC code or a national code. A broken file is refused as a whole with the
 file, line and column of the first problem: a half-loaded map would silently unmap results.
 Quoted fields must stay on one line (spreadsheets never need more).
 """
@@ -22,9 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from adapters.canonical.codes import CodedValue
+
 ANY_SOURCE = "*"
 COLUMNS = ("source", "local_code", "hospital_code", "hospital_name", "loinc", "loinc_name", "unit")
+OPTIONAL_COLUMNS = ("national_code", "national_name")
+NATIONAL_SYSTEM = "VN-QD1227"
 _LOINC = re.compile(r"\d{1,7}-\d")
+_NATIONAL = re.compile(r"[0-9]{7}")
 
 
 class CodeMapError(ValueError):
@@ -43,6 +51,18 @@ class CodeEntry:
     loinc_name: str | None
     unit: str | None
     """The UCUM unit the hospital reports this code in (informative: values are not converted)."""
+    national_code: str | None = None
+    """QĐ 1227/QĐ-BYT indicator code (system :data:`NATIONAL_SYSTEM`)."""
+    national_name: str | None = None
+
+    @property
+    def national(self) -> CodedValue | None:
+        """The national catalogue code as an observation carries it, when the row has one."""
+        if self.national_code is None:
+            return None
+        return CodedValue(
+            code=self.national_code, system=NATIONAL_SYSTEM, display=self.national_name
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,20 +143,23 @@ def load_code_map(path: Path | str) -> CodeMap:
 
 
 def _check_header(path: Path, line: int, header: list[str]) -> dict[str, int]:
-    unknown = [name for name in header if name not in COLUMNS]
+    unknown = [name for name in header if name not in COLUMNS + OPTIONAL_COLUMNS]
     missing = [name for name in COLUMNS if name not in header]
     if unknown or missing or len(set(header)) != len(header):
         raise CodeMapError(
-            f"{path}:{line}: header must name the columns {', '.join(COLUMNS)} once each "
+            f"{path}:{line}: header must name the columns {', '.join(COLUMNS)} once each, "
+            f"optionally {', '.join(OPTIONAL_COLUMNS)} "
             f"(missing: {', '.join(missing) or '-'}; unknown: {', '.join(unknown) or '-'})"
         )
-    return {name: header.index(name) for name in COLUMNS}
+    return {name: header.index(name) for name in COLUMNS + OPTIONAL_COLUMNS if name in header}
 
 
 def _entry(path: Path, line: int, columns: dict[str, int], cells: list[str]) -> CodeEntry:
     if len(cells) != len(columns):
         raise CodeMapError(f"{path}:{line}: {len(cells)} cells, the header has {len(columns)}")
-    values = {name: cells[index].strip() or None for name, index in columns.items()}
+    values = dict.fromkeys(OPTIONAL_COLUMNS) | {
+        name: cells[index].strip() or None for name, index in columns.items()
+    }
 
     def fail(name: str, problem: str) -> CodeMapError:
         return CodeMapError(f"{path}:{line}: column {columns[name] + 1} ({name}): {problem}")
@@ -146,10 +169,13 @@ def _entry(path: Path, line: int, columns: dict[str, int], cells: list[str]) -> 
         raise fail("source", "empty (use * for any analyzer)")
     if local_code is None:
         raise fail("local_code", "empty")
-    if loinc is None and values["hospital_code"] is None:
-        raise fail("hospital_code", "a row needs a hospital code or a LOINC code")
+    national = values["national_code"]
+    if loinc is None and values["hospital_code"] is None and national is None:
+        raise fail("hospital_code", "a row needs a hospital code, a LOINC code or a national code")
     if loinc is not None and not loinc_check_digit_ok(loinc):
         raise fail("loinc", f"{loinc!r} is not a LOINC code (NNNNN-C with a valid check digit)")
+    if national is not None and not _NATIONAL.fullmatch(national):
+        raise fail("national_code", f"{national!r} is not a QĐ 1227 code (7 digits, e.g. 1000001)")
     return CodeEntry(
         source=source,
         local_code=local_code,
@@ -158,4 +184,6 @@ def _entry(path: Path, line: int, columns: dict[str, int], cells: list[str]) -> 
         loinc=loinc,
         loinc_name=values["loinc_name"],
         unit=values["unit"],
+        national_code=national,
+        national_name=values["national_name"],
     )

@@ -19,7 +19,7 @@ from adapters.canonical.events import CanonicalEvent
 
 ENVELOPE_SCHEMA = "wardlink.envelope"
 # Major.minor: consumers accept any minor of the major they know (docs/mqtt-contract.md).
-ENVELOPE_VERSION = "1.0"
+ENVELOPE_VERSION = "1.1"
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 # Two base32 digits per lookup: 10 bits at a time halves the Python-level work.
@@ -63,7 +63,10 @@ class Envelope(BaseModel):
         ge=1, description="per-device sequence; a gap means the gateway refused an event"
     )
     device_time: datetime | None = Field(
-        default=None, description="time the device stated; device clocks are often wrong"
+        default=None,
+        description="time the device stated (1.1: set whenever the message carries one; "
+        "zone: the offset sent, else the device's timezone, else the gateway's); "
+        "device clocks are often wrong",
     )
     received_at: datetime = Field(description="gateway clock when the message was received")
     payload: CanonicalEvent

@@ -17,6 +17,7 @@ from adapters.astm.unread import Position
 from adapters.canonical.events import CanonicalEvent, DeviceState, LabResult, OrderQuery
 from adapters.canonical.orders import OrderReply
 from edge_store import AsyncOutbox, MessageKey, NewEntry, StoreError
+from gateway.device_time import stated_time
 from gateway.envelope import Envelope, RawMessage, UlidFactory, utc_now
 from gateway.metrics import Metrics
 from gateway.query_desk import QueryDesk
@@ -91,6 +92,11 @@ class Pipeline:
         device_time: datetime | None = None,
         message_key: str | None = None,
     ) -> list[str]:
+        """Store ``events`` as one message.
+
+        ``device_time`` is the message's own time (MSH-7, H-14), used for an event that states
+        no time of its own (:mod:`gateway.device_time`).
+        """
         if self._closed:
             msg = "gateway is shutting down"
             raise IntakeClosedError(msg)
@@ -110,7 +116,7 @@ class Pipeline:
                 device_id=device_id,
                 device_kind=device.kind,
                 seq=seq,
-                device_time=device_time,
+                device_time=stated_time(event, device_time),
                 received_at=received_at,
                 payload=event,
                 raw=raw_message,

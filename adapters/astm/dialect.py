@@ -120,6 +120,12 @@ class Dialect(_Frozen):
     status_map: dict[str, ResultStatus] = Field(default_factory=dict)
     unit_map: dict[str, str] = Field(default_factory=dict)
     """Vendor unit spellings to UCUM, tried before :func:`adapters.units.to_ucum`."""
+    decimal_comma: bool = False
+    """Values are written ``7,41`` (European analyzers); without it a comma is never a decimal."""
+    rack: FieldRef | None = None
+    """O record place of the rack or carrier (Roche O-4.2 ``30064``, ARCHITECT O-4.2 ``A035``)."""
+    position: FieldRef | None = None
+    """O record place of the position in the rack (Roche O-4.3 ``064``, ARCHITECT O-4.3)."""
     placeholder_dates: tuple[str, ...] = ()
     """Date prefixes meaning "no date" (Phadia ``18991230``)."""
     roles: tuple[RoleRule, ...] = ()

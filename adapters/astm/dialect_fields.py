@@ -52,7 +52,7 @@ class OrderFields(_Frozen):
 
 
 class ResultFields(_Frozen):
-    """R record: test id, value, unit, range, flags, status, start and completion times."""
+    """R record: test id, value, unit, range, flags, status, times, instrument or module."""
 
     test: int = _at(3)
     value: int = _at(4)
@@ -62,6 +62,7 @@ class ResultFields(_Frozen):
     status: int = _at(9)
     started_at: int = _at(12)
     completed_at: int = _at(13)
+    instrument: int = _at(14)
 
 
 STRUCTURAL_FIELDS: dict[str, frozenset[int]] = {

@@ -66,6 +66,7 @@ def _read_fields(dialect: Dialect) -> dict[str, frozenset[int]]:
         "P": {*patient.ids, patient.name, patient.birth_date, patient.sex},
         "O": {
             *(ref.field for ref in dialect.specimen_id),
+            *(ref.field for ref in (dialect.rack, dialect.position) if ref is not None),
             *roles["O"],
             order.tests,
             order.collected_at,
@@ -81,6 +82,7 @@ def _read_fields(dialect: Dialect) -> dict[str, frozenset[int]]:
             result.status,
             result.started_at,
             result.completed_at,
+            result.instrument,
         },
         "C": {4},
         "Q": set(_QUERY_FIELDS),

@@ -18,6 +18,7 @@ from adapters.canonical.codes import (
     DeviceIdentity,
     Observation,
     PatientRef,
+    ReportedValue,
     ResultStatus,
 )
 
@@ -39,6 +40,8 @@ class LabResult(_Event):
     collected_at: datetime | None = None
     resulted_at: datetime | None = None
     comments: list[str] = Field(default_factory=list)
+    rack: str | None = Field(default=None, description="schema 1.1: ASTM O-4 rack or carrier")
+    position: str | None = Field(default=None, description="schema 1.1: position in the rack")
 
 
 class VitalSigns(_Event):
@@ -77,6 +80,9 @@ class Alarm(_Event):
     patient: PatientRef | None = None
     bed: str | None = None
     raised_at: datetime | None = None
+    reported: ReportedValue | None = Field(
+        default=None, description="schema 1.1: the alarming value as sent (authoritative)"
+    )
 
 
 class IdentificationSource(StrEnum):

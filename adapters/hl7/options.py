@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, FilePath, model_validator
+from pydantic import ConfigDict, Field, FilePath, model_validator
+
+from adapters.zones import ZoneOptions
 
 
-class Hl7LinkOptions(BaseModel):
+class Hl7LinkOptions(ZoneOptions):
     """How an MLLP connection is served: sizes, timeouts, charset trust, ACK identity, TLS."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

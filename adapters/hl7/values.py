@@ -6,12 +6,16 @@ import math
 from collections.abc import Callable
 from types import MappingProxyType
 
+from adapters.canonical.codes import ReportedValue, ValueKind
+from adapters.canonical.numbers import read_coded, read_structured, read_value
 from adapters.hl7.message import NULL, Segment
 
 REPETITION_JOIN = "~"
 # Flag on an observation whose value a device marks as not valid (a sentinel like -999).
 INVALID_FLAG = "INVALID"
 CODED_TYPES = frozenset({"CE", "CWE", "CNE", "CF"})
+# Types whose text is never a number even when it is all digits (a DTM 20261122 is a time).
+NOT_NUMERIC_TYPES = frozenset({"DT", "DTM", "TM", "TS", "ID", "IS"})
 
 Value = str | float | None
 
@@ -59,3 +63,28 @@ def _as_coded(components: list[str]) -> Value:
 _READERS: MappingProxyType[str, Callable[[list[str]], Value]] = MappingProxyType(
     {"NM": _as_number, "SN": _as_structured_number} | dict.fromkeys(CODED_TYPES, _as_coded)
 )
+
+
+def obx_reported(
+    obx: Segment, value_type: str, *, decimal_comma: bool = False
+) -> tuple[ReportedValue | None, list[str]]:
+    """OBX-5 exactly as sent and read (ADR 0014), with the flags the reading needs.
+
+    Repetitions stay text (joined with ``~``). NM, SN and the text types are read as numbers
+    when the whole text is one (Boditech types numbers ``TX``); coded types keep their code.
+    """
+    present = [i for i, rep in enumerate(obx.repetitions(5)) if rep and rep != NULL]
+    if not present:
+        return None, []
+    if len(present) > 1:
+        text = REPETITION_JOIN.join(_as_text(_components(obx, i)) or "" for i in present)
+        return ReportedValue(text=text, kind=ValueKind.TEXT), []
+    components = _components(obx, present[0])
+    if value_type == "SN":
+        return read_structured(components, decimal_comma=decimal_comma)
+    if value_type in CODED_TYPES:
+        return read_coded(components), []
+    text = _as_text(components) or ""
+    if value_type in NOT_NUMERIC_TYPES or len([c for c in components if c.strip()]) > 1:
+        return ReportedValue(text=text, kind=ValueKind.TEXT), []
+    return read_value(text, decimal_comma=decimal_comma)

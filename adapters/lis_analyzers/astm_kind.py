@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, FilePath
+from pydantic import ConfigDict, Field, FilePath
+
+from adapters.zones import ZoneOptions
 
 
-class AstmAnalyzerOptions(BaseModel):
+class AstmAnalyzerOptions(ZoneOptions):
     """A lab analyzer speaking ASTM E1394 records, framed by E1381 or bare."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -23,6 +25,11 @@ class AstmAnalyzerOptions(BaseModel):
     )
     code_map: FilePath | None = Field(
         default=None, description="CSV mapping local test codes to hospital codes and LOINC"
+    )
+    decimal_comma: bool = Field(
+        default=False,
+        description="the analyzer writes 7,41 for 7.41 (else a comma is flagged); a dialect "
+        "may also say so",
     )
     host_query: bool = Field(
         default=True, description="forward Q records to the centre and send its orders back"

@@ -18,8 +18,9 @@ mapping may drop what is not a result (M records: reagent lots, histograms). Whe
 - Values (R-4): the only non-empty component (Phadia ``9.34^^^^``, GeneXpert ``^1234.56``) as a
   float when it is a plain number, else text (``<20``, ``> 15000.00``, ``Dương tính``);
   several components stay text joined with ``^`` (reaction grades ``3+^3+^45``), repeats with
-  ``~``. Units (R-5) through the dialect's unit map, then UCUM spelling. A reference range
-  (R-6) drops its label component (``REFERENCE_RANGE``) and joins a low^high pair with ``-``.
+  ``~``; ``reported`` keeps the text and an exact Decimal (ADR 0014). Units (R-5) through
+  the dialect's unit map, then UCUM spelling. A reference range (R-6) drops its label
+  component (``REFERENCE_RANGE``) and joins a low^high pair with ``-``.
 - Flags (R-7): every component of every repeat (``EXP^HIGH``), mapped by the dialect.
 - Status: R-9 per dialect; the LabResult's is O-26, else its least settled live result.
 - Times: R-13 (completed), else R-12 (started); collection O-8, report O-23; no offset in ASTM,
@@ -33,6 +34,7 @@ mapping may drop what is not a result (M records: reagent lots, histograms). Whe
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -50,7 +52,12 @@ from adapters.canonical.events import LabResult
 from adapters.codemap import CodeMap
 from adapters.hl7.tables import GROUP_STATUS_PRECEDENCE, SEXES
 from adapters.hl7.timestamps import VIETNAM_TIME, parse_date, parse_ts
-from adapters.hl7.values import REPETITION_JOIN
+from adapters.lis_analyzers.astm_context import (
+    o_rack_position,
+    r_instrument,
+    r_reported,
+    r_value_text,
+)
 from adapters.lis_analyzers.hl7_results import SPECIMEN_ROLE_PREFIX
 from adapters.lis_analyzers.no_code import no_code_flags
 from adapters.units import to_ucum
@@ -66,6 +73,7 @@ def lab_results_from_astm(
     dialect: Dialect,
     *,
     local_zone: tzinfo = VIETNAM_TIME,
+    decimal_comma: bool = False,
 ) -> list[LabResult]:
     """Lab results of one message; ``[]`` for a query, an order download or a keep-alive.
 
@@ -75,9 +83,17 @@ def lab_results_from_astm(
         source: The analyzer or dialect id the code map rows are keyed by.
         dialect: Where this analyzer puts what E1394 leaves open.
         local_zone: The analyzer clock's zone (ASTM times carry no offset).
+        decimal_comma: The analyzer writes ``7,41`` (device option; the dialect may say so too).
     """
     header = message.header.record
-    context = _Context(code_map, source, dialect, local_zone, _role(header, dialect.role_rules))
+    context = _Context(
+        code_map,
+        source,
+        dialect,
+        local_zone,
+        _role(header, dialect.role_rules),
+        decimal_comma or dialect.decimal_comma,
+    )
     analyzer = _analyzer(header, dialect)
     results = []
     for patient, order in message.orders():
@@ -94,6 +110,7 @@ class _Context:
     dialect: Dialect
     zone: tzinfo
     message_role: str | None
+    decimal_comma: bool = False
 
 
 def _lab_result(
@@ -114,6 +131,7 @@ def _lab_result(
         for c in node.comments
         if (text := _comment(c))
     ]
+    rack, position = o_rack_position(o, context.dialect)
     return LabResult(
         specimen_id=next(
             (
@@ -135,6 +153,8 @@ def _lab_result(
         collected_at=_time(o, fields.collected_at, context),
         resulted_at=_time(o, fields.reported_at, context),
         comments=comments,
+        rack=rack,
+        position=position,
     )
 
 
@@ -155,6 +175,7 @@ def _observation(r: Record, context: _Context) -> Observation:
             code=entry.hospital_code, system="hospital", display=entry.hospital_name
         )
     unit = r.text(at.unit)
+    reported, reading_flags = r_reported(r, at.value, decimal_comma=context.decimal_comma)
     return Observation(
         local_code=local,
         code=loinc,
@@ -168,10 +189,14 @@ def _observation(r: Record, context: _Context) -> Observation:
             for c in r.components(at.flags, rep=rep)
             if (flag := c.strip())
         ]
-        + no_code_flags(local.code),
+        + no_code_flags(local.code)
+        + reading_flags,
         status=dialect.status(r.text(at.status)),
         observed_at=_time(r, at.completed_at, context) or _time(r, at.started_at, context),
         unmapped=loinc is None and entry is None,
+        reported=reported,
+        national_code=entry.national if entry is not None else None,
+        equipment=r_instrument(r, at.instrument),
     )
 
 
@@ -198,14 +223,10 @@ def _test(
 
 
 def _value(r: Record, n: int) -> str | float | None:
-    texts = []
-    for rep in range(len(r.repeats(n))):
-        parts = [c.strip() for c in r.components(n, rep=rep)]
-        present = [p for p in parts if p]
-        texts.append(present[0] if len(present) == 1 else "^".join(parts).rstrip("^"))
-    text = REPETITION_JOIN.join(t for t in texts if t)
-    if _NUMBER.fullmatch(text):
-        return float(text)
+    """Schema 1.0's ``value``: a float for a plain number (``reported`` keeps the digits)."""
+    text, _ = r_value_text(r, n)
+    if _NUMBER.fullmatch(text) and math.isfinite(number := float(text)):
+        return number  # an overflow to inf would go out as JSON null: kept as text instead
     return text or None
 
 

@@ -16,7 +16,8 @@ so this mapping may drop what is not a result. Choices, each from a corpus sampl
   ``<20``; CE/CWE give their text, else their code; other types (ST, TX, DTM…) stay text even
   when numeric (Boditech types numbers TX), which keeps the device's digits. Repetitions are
   joined with ``~``. Empty or ``""`` is ``None``. NM ``-999``/``-99.9`` (Mindray "no value"
-  sentinels) are kept and flagged ``INVALID``.
+  sentinels) are kept and flagged ``INVALID``. That is schema 1.0's ``value``; ``reported``
+  keeps the text and an exact Decimal (ADR 0014), with OBX-4, OBX-17 and OBX-18 beside it.
 - An OBX without a value is kept (Mindray BC lists parameters it did not measure) unless its
   code repeats one of its group (LAW's empty CE companion), which would only blank the number.
 - An OBX with an empty OBX-3 continues the previous one in other units (Boditech: HbA1c in % then
@@ -45,6 +46,7 @@ from adapters.canonical.events import LabResult
 from adapters.codemap import CodeMap
 from adapters.hl7.fields import leaf, patient_from_pid
 from adapters.hl7.message import NULL, Message, Segment
+from adapters.hl7.obx_context import obx_equipment, obx_method, obx_sub_id
 from adapters.hl7.tables import (
     GROUP_STATUS_PRECEDENCE,
     NOT_RESULT_TYPES,
@@ -54,7 +56,7 @@ from adapters.hl7.tables import (
     SUPPLEMENTAL,
 )
 from adapters.hl7.timestamps import VIETNAM_TIME, parse_ts, ts_zone
-from adapters.hl7.values import INVALID_FLAG, obx_value
+from adapters.hl7.values import INVALID_FLAG, obx_reported, obx_value
 from adapters.lis_analyzers.no_code import no_code_flags
 from adapters.units import to_ucum
 
@@ -69,6 +71,7 @@ def lab_results_from_hl7(
     *,
     local_zone: tzinfo = VIETNAM_TIME,
     obr_specimen_fields: tuple[int, ...] = (3, 2),
+    decimal_comma: bool = False,
 ) -> list[LabResult]:
     """Lab results of one message; ``[]`` for a message type not handled here (caller rejects).
 
@@ -78,11 +81,12 @@ def lab_results_from_hl7(
         source: The analyzer or dialect id the code map rows are keyed by.
         local_zone: The sender's zone for times without an offset when MSH-7 has none either.
         obr_specimen_fields: OBR fields holding the specimen id, best first, used without SPM/SAC.
+        decimal_comma: The analyzer writes ``7,41`` for 7.41 (device option ``decimal_comma``).
     """
     if message.message_type[:2] not in HANDLED_TYPES:
         return []
     zone = ts_zone(message.msh.text(7)) or local_zone
-    context = _Context(code_map, source, zone, _device(message.msh))
+    context = _Context(code_map, source, zone, _device(message.msh), decimal_comma)
     results = []
     for group in _groups(message):
         result = _lab_result(group, context, obr_specimen_fields)
@@ -97,6 +101,7 @@ class _Context:
     source: str
     zone: tzinfo
     device: DeviceIdentity
+    decimal_comma: bool = False
 
 
 @dataclass(slots=True)
@@ -203,8 +208,9 @@ def _observation(
             code=entry.hospital_code, system="hospital", display=entry.hospital_name
         )
     value = obx_value(obx, value_type)
+    reported, reading_flags = obx_reported(obx, value_type, decimal_comma=context.decimal_comma)
     flags = [f for i in range(len(obx.repetitions(8))) if (f := obx.component(8, 1, rep=i))]
-    flags = [f for f in flags if f != NULL] + no_code_flags(local.code)
+    flags = [f for f in flags if f != NULL] + no_code_flags(local.code) + reading_flags
     if value_type == "NM" and isinstance(value, float) and value in SENTINELS:
         flags.append(INVALID_FLAG)
     return Observation(
@@ -218,6 +224,11 @@ def _observation(
         status=STATUSES.get((leaf(obx, 11) or "").upper(), ResultStatus.UNKNOWN),
         observed_at=_time(obx, 14, context.zone) or _time(obx, 19, context.zone),
         unmapped=loinc is None and entry is None,
+        reported=reported,
+        national_code=entry.national if entry is not None else None,
+        sub_id=obx_sub_id(obx),
+        method=obx_method(obx),
+        equipment=obx_equipment(obx),
     )
 
 

@@ -20,3 +20,6 @@ class Hl7AnalyzerOptions(Hl7LinkOptions):
     code_map: FilePath | None = Field(
         default=None, description="CSV mapping local test codes to hospital codes and LOINC"
     )
+    decimal_comma: bool = Field(
+        default=False, description="the analyzer writes 7,41 for 7.41 (else a comma is flagged)"
+    )

@@ -9,9 +9,10 @@ from pydantic import Field
 
 from adapters.monitors.intellivue.session import SessionConfig
 from adapters.monitors.rate_options import RateOptions
+from adapters.zones import ZoneOptions
 
 
-class IntelliVueOptions(RateOptions):
+class IntelliVueOptions(RateOptions, ZoneOptions):
     """A Philips IntelliVue monitor polled over Data Export (MIB/RS232 or LAN)."""
 
     poll_interval_s: float = Field(

@@ -18,6 +18,8 @@ and keep their own OBX-14 inside the snapshot, so splitting by time would scatte
   non-numeric OBX-5, OBX-11 ``X`` (Philips Efficia) or an ``INV`` flag. It is never a number
   to chart, and dropping it would hide that the sensor is off.
 - OBX-14 absent: the nearest containing row's OBX-14 (Continua times the NIBP group row).
+- Schema 1.1: the value as sent (``reported``), OBX-4 (``sub_id``: two SpO2 channels ``1.3.1``
+  and ``1.3.2`` stay apart), OBX-17 method and OBX-18 equipment.
 - Nothing here logs: vitals carry patient data.
 """
 
@@ -28,9 +30,10 @@ from datetime import datetime, tzinfo
 from adapters.canonical.codes import CodedValue, Observation, ResultStatus
 from adapters.canonical.events import VitalSigns
 from adapters.hl7.message import NULL, Message, Segment
+from adapters.hl7.obx_context import obx_equipment, obx_method, obx_sub_id
 from adapters.hl7.tables import SENTINELS, STATUSES
 from adapters.hl7.timestamps import VIETNAM_TIME
-from adapters.hl7.values import INVALID_FLAG, obx_value
+from adapters.hl7.values import INVALID_FLAG, obx_reported, obx_value
 from adapters.monitors.mdc import METRICS
 from adapters.monitors.pcd_groups import (
     LOCAL_SYSTEM,
@@ -98,6 +101,7 @@ def _observation(obx: Segment, times: dict[tuple[str, ...], datetime], zone: tzi
     code = mdc_code(local)
     term = METRICS.get(local.code) if code is not None else None
     value = obx_value(obx, METRIC_TYPE)
+    reported, _ = obx_reported(obx, METRIC_TYPE)  # IHE PCD numbers use a point: no comma flag
     flags = [f for i in range(len(obx.repetitions(8))) if (f := obx.component(8, 1, rep=i))]
     flags = [f for f in flags if f != NULL]
     status = (text(obx, 11) or "").upper()
@@ -117,6 +121,10 @@ def _observation(obx: Segment, times: dict[tuple[str, ...], datetime], zone: tzi
         status=STATUSES.get(status, ResultStatus.UNKNOWN),
         observed_at=_observed_at(obx, times, zone),
         unmapped=code is None,
+        reported=reported,
+        sub_id=obx_sub_id(obx),
+        method=obx_method(obx),
+        equipment=obx_equipment(obx),
     )
 
 

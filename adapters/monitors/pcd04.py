@@ -29,7 +29,7 @@ from types import MappingProxyType
 from adapters.canonical.events import Alarm, AlarmPriority, AlarmState
 from adapters.hl7.message import Message, Segment
 from adapters.hl7.timestamps import VIETNAM_TIME
-from adapters.hl7.values import obx_value
+from adapters.hl7.values import obx_reported, obx_value
 from adapters.monitors.mdc import ALARM_ATTRIBUTES, AlarmRole
 from adapters.monitors.pcd_groups import (
     ObrGroup,
@@ -110,6 +110,7 @@ def _alarm(group: ObrGroup, zone: tzinfo, sent_at: datetime | None) -> Alarm | N
         return None
     local = local_code(source) if source is not None else None
     value = obx_value(source, NUMBER_TYPE) if source is not None else None
+    reported = obx_reported(source, NUMBER_TYPE)[0] if source is not None else None
     return Alarm(
         priority=_priority(attributes.get("priority"), flags),
         state=_state(attributes.get("phase", ""), attributes.get("state", "")),
@@ -121,6 +122,7 @@ def _alarm(group: ObrGroup, zone: tzinfo, sent_at: datetime | None) -> Alarm | N
         patient=group.patient,
         bed=group.bed,
         raised_at=time(event, 14, zone) or time(group.obr, 7, zone) or sent_at,
+        reported=reported,
     )
 
 

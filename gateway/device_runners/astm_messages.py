@@ -21,9 +21,10 @@ from adapters.astm.records import AstmMessage, AstmRecordError, parse_transmissi
 from adapters.astm.unread import Position, unread_fields
 from adapters.canonical.events import CanonicalEvent, OrderQuery
 from adapters.codemap import CodeMap
-from adapters.hl7.timestamps import VIETNAM_TIME
+from adapters.hl7.timestamps import VIETNAM_TIME, parse_ts
 from adapters.lis_analyzers.astm_kind import AstmAnalyzerOptions
 from adapters.lis_analyzers.astm_results import lab_results_from_astm
+from adapters.zones import device_zone
 from gateway.device_runners.astm_dialects import ConnectionDialects
 from gateway.envelope import UlidFactory, utc_now
 from gateway.intake import Intake
@@ -68,6 +69,7 @@ class AnalyzerMessages:
         self._options = options
         self._intake = intake
         self._query_ids = UlidFactory()
+        self._zone = device_zone(options.timezone)
 
     def dialects_for(self, peer: str) -> ConnectionDialects:
         """The dialect chooser of a new connection (each logs its choices once)."""
@@ -88,11 +90,20 @@ class AnalyzerMessages:
         events: list[CanonicalEvent] = []
         queries = []
         unread: Counter[Position] = Counter()
+        sent_at = None
         try:
             for message in messages:
                 dialect = dialects.dialect_for(message.header.record.fields)
                 unread += unread_fields(message, dialect)
-                events += lab_results_from_astm(message, self._code_map, device_id, dialect)
+                events += lab_results_from_astm(
+                    message,
+                    self._code_map,
+                    device_id,
+                    dialect,
+                    local_zone=self._zone,
+                    decimal_comma=self._options.decimal_comma,
+                )
+                sent_at = sent_at or parse_ts(message.header.record.text(14), self._zone)
                 query = host_query(message, dialect)
                 if query is not None:
                     queries.append(PendingQuery(message, query, dialect, raw))
@@ -105,7 +116,9 @@ class AnalyzerMessages:
                 # A whole message sent again (its final ACK was lost, perhaps to a restart of
                 # the gateway) is recognised by the store and kept once.
                 key = hashlib.sha256(b"\r".join(records)).hexdigest()
-                await self._intake.submit_many(device_id, events, raw=raw, message_key=key)
+                await self._intake.submit_many(
+                    device_id, events, raw=raw, message_key=key, device_time=sent_at
+                )
             except Exception as exc:  # StoreError above all: the analyzer must resend later
                 log.warning(
                     "device %s: message not stored (%s); analyzer told to resend",

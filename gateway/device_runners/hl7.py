@@ -26,10 +26,12 @@ from adapters.codemap import CodeMap, load_code_map
 from adapters.hl7.message import Message
 from adapters.hl7.options import Hl7LinkOptions
 from adapters.hl7.session import Hl7Session, MessageReceived, MessageRejected
+from adapters.hl7.timestamps import parse_ts
 from adapters.lis_analyzers.hl7_results import lab_results_from_hl7
 from adapters.lis_analyzers.kind import Hl7AnalyzerOptions
 from adapters.monitors.kind import Hl7MonitorOptions
 from adapters.monitors.pcd import monitor_events_from_hl7
+from adapters.zones import device_zone
 from drivers.base import ByteStream
 from drivers.registry import accepts_connections
 from gateway.device_runners.connections import keep_connected
@@ -53,7 +55,14 @@ async def run_hl7_analyzer(device: Hl7Device, intake: Intake) -> None:
     assert isinstance(options, Hl7AnalyzerOptions)
     code_map = load_code_map(options.code_map) if options.code_map else CodeMap.empty()
     source = device.dialect if device.dialect != "generic" else device.id
-    await serve_hl7(device, intake, partial(lab_results_from_hl7, code_map=code_map, source=source))
+    read = partial(
+        lab_results_from_hl7,
+        code_map=code_map,
+        source=source,
+        local_zone=device_zone(options.timezone),
+        decimal_comma=options.decimal_comma,
+    )
+    await serve_hl7(device, intake, read)
 
 
 async def run_hl7_monitor(device: Hl7Device, intake: Intake) -> None:
@@ -64,11 +73,12 @@ async def run_hl7_monitor(device: Hl7Device, intake: Intake) -> None:
     options = device.options
     assert isinstance(options, Hl7MonitorOptions)
     policy = options.rate_policy()
+    zone = device_zone(options.timezone)
 
     def read(message: Message) -> list[CanonicalEvent]:
         now = time.monotonic()
         events: list[CanonicalEvent] = []
-        for event in monitor_events_from_hl7(message):
+        for event in monitor_events_from_hl7(message, local_zone=zone):
             kept = policy.apply(event, now) if isinstance(event, VitalSigns) else event
             if kept is not None:
                 events.append(kept)
@@ -107,6 +117,7 @@ class _Handler:
         self._options = device.options
         self._intake = intake
         self._mapper = mapper
+        self._zone = device_zone(self._options.timezone)
         self._ack_ids = UlidFactory()  # MSH-10 of our ACKs: unique across connections
 
     async def serve(self, stream: ByteStream) -> None:
@@ -165,7 +176,13 @@ class _Handler:
                 # lost, perhaps to a gateway restart): the store keeps it once. A reused id (a
                 # counter reset after a restart) with other content is a new message.
                 key = f"{control_id}/{hashlib.sha256(message.raw).hexdigest()}"
-                await self._intake.submit_many(device_id, events, raw=message.raw, message_key=key)
+                await self._intake.submit_many(
+                    device_id,
+                    events,
+                    raw=message.raw,
+                    message_key=key,
+                    device_time=parse_ts(message.msh.text(7), self._zone),
+                )
             except Exception as exc:  # StoreError above all: the analyzer must resend later
                 log.warning(
                     "device %s: message %s not stored (%s); answered AR",

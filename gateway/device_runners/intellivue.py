@@ -30,6 +30,7 @@ from adapters.monitors.intellivue.session_events import (
 )
 from adapters.monitors.intellivue_kind import IntelliVueOptions
 from adapters.monitors.rate import RatePolicy
+from adapters.zones import device_zone
 from drivers.base import ByteStream, DriverError
 from drivers.registry import scheme_of
 from gateway.device_runners.connections import keep_connected
@@ -59,6 +60,7 @@ class _Monitor:
         self._options = device.options
         self._intake = intake
         self._policy = policy  # shared by reconnections: thinning state survives a new line
+        self._zone = device_zone(device.options.timezone)
         self._framed = scheme_of(device.connection) not in DATAGRAM_SCHEMES
 
     async def serve(self, stream: ByteStream) -> None:
@@ -123,11 +125,13 @@ class _Monitor:
     async def _take(self, event: SessionEvent) -> None:
         device_id = self._device.id
         if isinstance(event, Numerics):
-            vitals = self._policy.apply(vitals_from_numerics(event), time.monotonic())
+            vitals = self._policy.apply(
+                vitals_from_numerics(event, local_zone=self._zone), time.monotonic()
+            )
             if vitals is not None:
                 await self._submit([vitals])
         elif isinstance(event, Alarms):
-            await self._submit(list(alarms_from_changes(event)))
+            await self._submit(list(alarms_from_changes(event, local_zone=self._zone)))
         elif isinstance(event, Associated):
             log.info("device %s: associated", device_id)
             self._intake.report_state(device_id, DeviceState.CONNECTED, "associated")

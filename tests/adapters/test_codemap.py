@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,60 @@ def test_changing_the_check_digit_breaks_it(number: int, shift: int) -> None:
     valid = next(f"{number}-{d}" for d in range(10) if loinc_check_digit_ok(f"{number}-{d}"))
     digit = (int(valid[-1]) + shift) % 10
     assert not loinc_check_digit_ok(f"{number}-{digit}")
+
+
+NATIONAL_HEADER = HEADER.rstrip("\n") + ",national_code,national_name\n"
+
+
+def test_the_national_code_column_is_optional_and_carried(tmp_path: Path) -> None:
+    code_map = load_code_map(
+        write(
+            tmp_path,
+            "*,RBC,H01,Số lượng hồng cầu,789-8,,10*12/L,1000001,Số lượng hồng cầu\n"
+            "*,GLU,,,,,,1010001,Glucose\n"  # a national code alone is a mapping
+            "*,WBC,H17,,6690-2,,,,\n",
+            header=NATIONAL_HEADER,
+        )
+    )
+    rbc, glu, wbc = (code_map.lookup("x", c) for c in ("RBC", "GLU", "WBC"))
+    assert rbc is not None
+    assert rbc.national is not None
+    assert (rbc.national.code, rbc.national.system, rbc.national.display) == (
+        "1000001",
+        "VN-QD1227",
+        "Số lượng hồng cầu",
+    )
+    assert glu is not None
+    assert glu.national_code == "1010001"
+    assert wbc is not None
+    assert wbc.national is None
+    # A map written before the column existed still loads, without national codes.
+    old = load_code_map(write(tmp_path, "*,WBC,H17,,6690-2,,\n"))
+    old_wbc = old.lookup("x", "WBC")
+    assert old_wbc is not None
+    assert old_wbc.national is None
+
+
+@pytest.mark.parametrize("code", ["H17", "100001", "10000011", "1000-01", "\uff11" * 7])
+def test_a_national_code_that_is_not_seven_digits_is_refused(tmp_path: Path, code: str) -> None:
+    path = write(tmp_path, f"*,RBC,H01,,789-8,,,{code},\n", header=NATIONAL_HEADER)
+    with pytest.raises(CodeMapError) as caught:
+        load_code_map(path)
+    assert str(caught.value).startswith(f"{path}:2: column 8 (national_code): ")
+
+
+@given(st.text(max_size=12))
+def test_any_national_cell_loads_or_is_refused_with_its_place(code: str) -> None:
+    import tempfile  # noqa: PLC0415 - hypothesis and tmp_path do not mix
+
+    # One cell on one line: no separators, quotes or line breaks (U+0085, U+2028 count too).
+    cell = "".join(c for c in code if c.isprintable() and c not in ',"')
+    with tempfile.TemporaryDirectory() as directory:
+        path = write(Path(directory), f"*,RBC,H01,,,,,{cell},\n", header=NATIONAL_HEADER)
+        if cell.strip() and not re.fullmatch("[0-9]{7}", cell.strip()):
+            with pytest.raises(CodeMapError, match=":2: column 8 \\(national_code\\)"):
+                load_code_map(path)
+        else:
+            entry = load_code_map(path).lookup("x", "RBC")
+            assert entry is not None
+            assert entry.national_code == (cell.strip() or None)

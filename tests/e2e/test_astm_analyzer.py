@@ -26,6 +26,7 @@ from adapters.astm.frames import ACK, NAK
 from adapters.astm.records import parse_transmission
 from adapters.codemap import load_code_map
 from adapters.lis_analyzers.astm_results import lab_results_from_astm
+from adapters.zones import gateway_zone
 from edge_store import StoreFullError
 from gateway.daemon import Gateway
 from tests.e2e.harness import ConsumerProcess, async_wait_for
@@ -61,7 +62,10 @@ def expected_results(messages: list[list[bytes]]) -> list[dict[str, Any]]:
     for records in messages:
         for message in parse_transmission(records):
             name = match_dialect(message.header.record.fields) or "generic"
-            results += lab_results_from_astm(message, code_map, "analyzer-1", load_dialect(name))
+            # No timezone option: ASTM times (never with an offset) are in the gateway's zone.
+            results += lab_results_from_astm(
+                message, code_map, "analyzer-1", load_dialect(name), local_zone=gateway_zone()
+            )
     return [r.model_dump(mode="json", exclude_none=True) for r in results]
 
 

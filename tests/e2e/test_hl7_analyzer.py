@@ -19,6 +19,7 @@ from adapters.codemap import CodeMap
 from adapters.hl7.parse import parse_message
 from adapters.lis_analyzers.hl7_results import lab_results_from_hl7
 from adapters.mllp import encode_frame
+from adapters.zones import gateway_zone
 from drivers.tcp import TcpStream
 from gateway.config_check import load_settings
 from gateway.daemon import Gateway
@@ -121,7 +122,10 @@ async def test_python_hl7_mllp_send_delivers_every_lab_sample(
         expected_results = [
             r
             for _, m in samples
-            for r in lab_results_from_hl7(parse_message(m), CodeMap.empty(), "analyzer-1")
+            # No timezone option: times without an offset are in the gateway host's zone.
+            for r in lab_results_from_hl7(
+                parse_message(m), CodeMap.empty(), "analyzer-1", local_zone=gateway_zone()
+            )
         ]
         await async_wait_for(lambda: len(consumer.ids()) >= len(expected_results), 30, "results")
         assert gateway.pipeline.refusing is False

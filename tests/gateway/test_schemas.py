@@ -110,7 +110,7 @@ def test_a_later_minor_version_with_an_added_field_still_validates() -> None:
     document = json.loads(envelope(EVENTS[0]).to_json_bytes())
     document["schema_version"] = "1.7"
     document["triage_level"] = "red"
-    document["payload"]["observations"][0]["method"] = "ISE"
+    document["payload"]["observations"][0]["dilution_factor"] = "1:10"
     Draft202012Validator(load_envelope_schema()).validate(document)
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from adapters.monitors.intellivue import nomenclature as nom
-from adapters.monitors.intellivue.floats import decode_float, encode_float
+from adapters.monitors.intellivue.floats import decode_decimal, decode_float, encode_float
 from adapters.monitors.intellivue.wire import Reader, u16, u32
 
 
@@ -50,11 +51,14 @@ class NumericValue:
     state: int
     unit_code: int
     value: float | None
+    exact: Decimal | None = None
+    """The value with the digits the monitor sent (``None`` when built by hand or not a number)."""
 
 
 def read_numeric(reader: Reader) -> NumericValue:
     physio_id, state, unit = reader.u16(), reader.u16(), reader.u16()
-    return NumericValue(physio_id, state, unit, decode_float(reader.u32()))
+    raw = reader.u32()
+    return NumericValue(physio_id, state, unit, decode_float(raw), decode_decimal(raw))
 
 
 def encode_numeric(numeric: NumericValue) -> bytes:

@@ -20,9 +20,10 @@ as ``code``, a UCUM unit, ``bed`` from the monitor's bed label. Choices:
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
+from decimal import Decimal
 from types import MappingProxyType
 
-from adapters.canonical.codes import Observation, ResultStatus
+from adapters.canonical.codes import Observation, ReportedValue, ResultStatus, ValueKind
 from adapters.canonical.events import Alarm, AlarmPriority, AlarmState, VitalSigns
 from adapters.hl7.timestamps import VIETNAM_TIME
 from adapters.hl7.values import INVALID_FLAG
@@ -79,7 +80,15 @@ def _observation(reading: NumericReading, zone: tzinfo) -> Observation:
         status=ResultStatus.PRELIMINARY,
         observed_at=_aware(reading.observed_at, zone),
         unmapped=codes.mdc is None,
+        reported=_reported(reading.exact),
     )
+
+
+def _reported(exact: Decimal | None) -> ReportedValue | None:
+    """Data Export sends no text: the FLOAT-Type's own decimal (``8.60``) is what was stated."""
+    if exact is None:
+        return None
+    return ReportedValue(text=str(exact), kind=ValueKind.NUMBER, decimal=exact)
 
 
 def alarms_from_changes(alarms: Alarms, *, local_zone: tzinfo = VIETNAM_TIME) -> list[Alarm]:

@@ -25,6 +25,13 @@ EXPONENT_MAX = 127
 
 def decode_float(raw: int) -> float | None:
     """The number a 32-bit FLOAT-Type holds, or ``None`` for NaN, NRes and ±INF."""
+    # Decimal keeps 15 * 10^-1 exactly 1.5 rather than 1.5000000000000002.
+    exact = decode_decimal(raw)
+    return None if exact is None else float(exact)
+
+
+def decode_decimal(raw: int) -> Decimal | None:
+    """The FLOAT-Type as the monitor stated it: mantissa 860 at 10^-2 is ``8.60``, not 8.6."""
     mantissa = raw & 0xFFFFFF
     if mantissa in SPECIAL_MANTISSAS:
         return None
@@ -33,8 +40,7 @@ def decode_float(raw: int) -> float | None:
     exponent = (raw >> 24) & 0xFF
     if exponent & 0x80:
         exponent -= 1 << 8
-    # Decimal keeps 15 * 10^-1 exactly 1.5 rather than 1.5000000000000002.
-    return float(Decimal(mantissa).scaleb(exponent))
+    return Decimal(mantissa).scaleb(exponent)
 
 
 def encode_float(value: float | None, *, max_digits: int = 7) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal
 
 from adapters.monitors.intellivue.association import UserInfo
@@ -18,6 +19,8 @@ class NumericReading:
     unit_code: int
     state: int
     observed_at: datetime | None = None
+    exact: Decimal | None = None
+    """The value with the monitor's digits (FLOAT-Type mantissa and exponent)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,6 +123,6 @@ def _readings(observation: ObservationPoll) -> list[NumericReading]:
     time_value = find(attributes, nom.NOM_ATTR_TIME_STAMP_ABS)
     observed_at = read_absolute_time(time_value) if time_value is not None else None
     return [
-        NumericReading(n.physio_id, label, n.value, n.unit_code, n.state, observed_at)
+        NumericReading(n.physio_id, label, n.value, n.unit_code, n.state, observed_at, n.exact)
         for n in numerics_of(attributes)
     ]
