@@ -19,7 +19,7 @@ from adapters.canonical.events import CanonicalEvent
 
 ENVELOPE_SCHEMA = "wardlink.envelope"
 # Major.minor: consumers accept any minor of the major they know (docs/mqtt-contract.md).
-ENVELOPE_VERSION = "1.0"
+ENVELOPE_VERSION = "1.1"
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 # Two base32 digits per lookup: 10 bits at a time halves the Python-level work.

@@ -10,7 +10,7 @@ import pytest
 from adapters.astm.dialect import load_dialect, match_dialect
 from adapters.astm.records import AstmMessage, parse_transmission
 from adapters.canonical.codes import PatientRef, ResultStatus
-from adapters.canonical.events import LabResult
+from adapters.canonical.events import LabResult, QcResult
 from adapters.codemap import CodeEntry, CodeMap
 from adapters.lis_analyzers.astm_results import lab_results_from_astm
 
@@ -228,15 +228,21 @@ def messages(path: Path) -> list[AstmMessage]:
     return parse_transmission(path.read_bytes())
 
 
-def results(path: Path, code_map: CodeMap | None = None) -> list[LabResult]:
-    out: list[LabResult] = []
+def results(path: Path, code_map: CodeMap | None = None) -> list[LabResult | QcResult]:
+    out: list[LabResult | QcResult] = []
     for message in messages(path):
         name = match_dialect(message.header.record.fields) or "generic"
         out += lab_results_from_astm(message, code_map or CodeMap.empty(), name, load_dialect(name))
     return out
 
 
-def summary(found: list[LabResult]) -> list[Spec]:
+def lab(path: Path, code_map: CodeMap | None = None) -> list[LabResult]:
+    found = results(path, code_map)
+    assert all(isinstance(r, LabResult) for r in found)
+    return [r for r in found if isinstance(r, LabResult)]
+
+
+def summary(found: list[LabResult | QcResult]) -> list[Spec]:
     return [
         (
             r.specimen_id,
@@ -270,7 +276,7 @@ def test_every_local_fixture_has_expectations() -> None:
 
 
 def test_patient_names_in_vietnamese_order_times_aware_and_comments_attached() -> None:
-    (result,) = results(LOCAL / "sysmex_xn_style_cbc_vn_patient.astm")
+    (result,) = lab(LOCAL / "sysmex_xn_style_cbc_vn_patient.astm")
     assert result.patient == PatientRef(
         id="BN2026-0042", name="Nguyễn Văn An", birth_date="1978-11-03", sex="male"
     )
@@ -286,7 +292,7 @@ def test_patient_names_in_vietnamese_order_times_aware_and_comments_attached() -
 
 
 def test_two_patients_ranges_and_order_times() -> None:
-    first, second = results(LOCAL / "erba_style_backtick_two_patients.astm")
+    first, second = lab(LOCAL / "erba_style_backtick_two_patients.astm")
     assert first.patient is not None
     assert second.patient is not None
     assert (first.patient.name, second.patient.name) == ("Lê Thị Hoa", "Phạm Đức")
@@ -302,13 +308,12 @@ def test_cancelled_order_without_results_is_kept_with_its_comment() -> None:
     assert cancelled.comments == ["Sample clotted"]
 
 
-def test_qc_is_marked_and_has_no_patient_and_loinc_comes_from_the_test_id() -> None:
+def test_qc_is_a_qc_result_with_its_level_and_loinc_comes_from_the_test_id() -> None:
     (qc,) = results(LOCAL / "horiba_style_qc_doubled_backslash_lf.astm")
-    assert qc.patient is None
-    assert qc.comments[0] == "specimen-role:control"
-    assert qc.comments[1:] == [
-        "MCV: NON_COMPLIANT_message WBC ABNORMAL; SUSPECTED_PATHOLOGY ANEMIA"
-    ]
+    assert isinstance(qc, QcResult)
+    assert (qc.role, qc.evidence, qc.ambiguous) == ("control", ["H-12=Q", "O-16=CTRL"], False)
+    assert qc.level == "CTRLLOW"
+    assert qc.comments == ["MCV: NON_COMPLIANT_message WBC ABNORMAL; SUSPECTED_PATHOLOGY ANEMIA"]
     assert [o.code.code if o.code else None for o in qc.observations] == ["6690-2", "787-2"]
     assert not any(o.unmapped for o in qc.observations)
 
@@ -325,7 +330,7 @@ def test_code_map_gives_hospital_code_and_loinc_else_unmapped() -> None:
 
 
 def test_phadia_placeholder_dates_are_no_date() -> None:
-    first = results(SHARED / "astm_phadia_immunocap_lis2_results.astm")[0]
+    first = lab(SHARED / "astm_phadia_immunocap_lis2_results.astm")[0]
     assert first.collected_at == datetime(2003, 5, 3, tzinfo=ICT)
     assert first.patient is None  # P-8 18991230 is the only thing the P record says
     assert first.comments == ["t2: Response value in RU 2140"]
