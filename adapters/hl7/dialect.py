@@ -87,15 +87,15 @@ class QcRule(Place):
 
 
 class ObrQc(_Frozen):
-    """QC sent without OBX, its numbers in OBR fields (Mindray BS, MSH-16 ``2``): OBR fields."""
+    """QC sent without OBX, its value in OBR fields (Mindray BS, MSH-16 ``2``): OBR fields.
+
+    The control's name, lot and level are the dialect's ``control``/``lot``/``level`` places.
+    """
 
     test: int = Field(ge=1)
     test_name: int | None = Field(default=None, ge=1)
     value: int = Field(ge=1)
     unit: int | None = Field(default=None, ge=1)
-    control: int | None = Field(default=None, ge=1)
-    lot: int | None = Field(default=None, ge=1)
-    level: int | None = Field(default=None, ge=1)
     observed_at: int | None = Field(default=None, ge=1)
     targets: dict[str, int] = Field(default_factory=dict)
     """Comment name → OBR field (``mean = 18``): the control's target, kept as comments."""
@@ -169,7 +169,7 @@ STANDARD_QC = (
     QcRule(
         segment="SPM",
         field=11,
-        pattern=rf"(?!(?:{'|'.join(SPECIMEN_ROLES)})$)\S+",
+        pattern=rf"(?!(?:{'|'.join(SPECIMEN_ROLES)})$).+",
         role="unknown",
     ),
     # IHE LAW: the container holds control material (INV-3, HL7 table 0384 CO) in the SPM group.

@@ -219,6 +219,25 @@ LOCAL_RESULTS: dict[str, list[Spec]] = {
             (("WBC", 3.22, "10*3/uL", ("N",), F), ("MCV", 78.4, "fL", ("N",), P)),
         )
     ],
+    "generic_patient_and_qc_order_o12_q.astm": [
+        (
+            "26071600417",
+            F,
+            (("GLU", 6.1, "mmol/L", ("N",), F), ("CREA", 88.0, "umol/L", ("N",), F)),
+        ),
+        (
+            "26071600418",
+            F,
+            (("GLU", 5.4, "mmol/L", ("N",), F), ("CREA", 97.0, "umol/L", ("N",), F)),
+        ),
+    ],
+    "generic_whole_message_qc_h12_q.astm": [
+        (
+            "26071600001",
+            F,
+            (("WBC", 7.02, "10*9/L", ("N",), F), ("HGB", 131.0, "g/L", ("N",), F)),
+        )
+    ],
 }
 
 

@@ -210,6 +210,21 @@ SYNTH_EDGE = Expected(  # the first OBR has no OBX; OBX 5 is an NA array
         ),
     ),
 )
+SYNTH_SPM4_QC = Expected(  # a control named only in SPM-4 (QC3): a QcResult, see test_qc.py
+    "hemalink-mw",
+    3,
+    0,
+    (
+        (
+            "26071500123",
+            (
+                Row("6690-2", 18.42, "10*9/L", ("N",), F, "6690-2", "H17"),
+                Row("718-7", 168.0, "g/L", ("N",), F, "718-7", "H02"),
+                Row("777-3", 512.0, "10*9/L", ("N",), F, "777-3", "H13"),
+            ),
+        ),
+    ),
+)
 EXPECTED = {
     "hl7_oru_r01_mindray_bc5380_cbc_loinc_99mrc_manual_example.hl7": BC5380,
     "hl7_oul_r22_ihe_law_lab29_abbott_alinity_m_viral_load.hl7": ALINITY,
@@ -220,6 +235,7 @@ EXPECTED = {
     "oul_r22_law_patient_and_control_specimens.hl7": SYNTH_LAW,
     "oul_r24_boditech_style_hba1c_tx_vn_patient.hl7": SYNTH_BODITECH,
     "oru_r01_edge_cases_empty_group_qualitative_repeats.hl7": SYNTH_EDGE,
+    "oul_r22_haematology_middleware_qc_in_spm4_only.hl7": SYNTH_SPM4_QC,
 }
 
 
