@@ -66,6 +66,6 @@ class DeviceIdentity(_Frozen):
     model: str | None = None
     serial: str | None = None
     software: str | None = None
-    dialect: str | None = None
-    """The vendor dialect the gateway read the message with (``auto`` resolved), so a wrong
-    one is visible downstream."""
+    dialect: str | None = Field(
+        default=None, description="the vendor dialect the message was read with (ASTM, HL7)"
+    )
