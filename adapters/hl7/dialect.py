@@ -30,15 +30,23 @@ import tomllib
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from adapters.hl7.message import Segment
 
 DIALECTS_DIR = Path(__file__).resolve().parents[1] / "lis_analyzers" / "hl7_dialects"
 GENERIC = "generic"
 _NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_ROLE = r"^[a-z-]+$"
 
 
 class Hl7DialectError(ValueError):
@@ -65,25 +73,43 @@ class Place(_Frozen):
 
 
 class QcRule(Place):
-    """A specimen's role when the leaf at this place fully matches ``pattern`` (any case).
+    """A specimen's role, read at this place by a pattern or a code table.
 
-    Named groups ``control``, ``lot`` and ``level`` in the pattern fill the QC event's fields.
+    ``pattern`` (matching the whole trimmed leaf, any case) gives ``role``; or ``table`` maps
+    codes (any case) to roles, with ``otherwise`` for any other non-empty code. Named groups
+    ``control``, ``lot`` and ``level`` in a pattern fill the QC event's fields.
     """
 
-    pattern: str = Field(min_length=1)
-    role: str = Field(pattern=r"^[a-z-]+$", description="patient, control, calibrator…")
+    pattern: str | None = Field(default=None, min_length=1)
+    role: str | None = Field(default=None, pattern=_ROLE, description="patient, control…")
+    table: dict[str, Annotated[str, Field(pattern=_ROLE)]] = Field(default_factory=dict)
+    otherwise: str | None = Field(default=None, pattern=_ROLE)
 
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, pattern: str) -> str:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ValueError(f"pattern {pattern!r}: {exc}") from exc
-        return pattern
+    @model_validator(mode="after")
+    def _one_way(self) -> QcRule:
+        if (self.pattern is None) != (self.role is None):
+            raise ValueError("a pattern rule needs both pattern and role")
+        if (self.pattern is None) == (not self.table):
+            raise ValueError("a qc rule needs either pattern and role, or table")
+        if self.pattern is not None:
+            try:
+                _compiled(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {self.pattern!r}: {exc}") from exc
+        return self
 
-    def search(self, text: str) -> re.Match[str] | None:
-        return re.fullmatch(self.pattern, text.strip(), re.IGNORECASE)
+    def read(self, text: str) -> tuple[str, re.Match[str] | None] | None:
+        """The role this (trimmed, non-empty) leaf says, with the pattern's match; or None."""
+        if self.pattern is not None and self.role is not None:
+            found = _compiled(self.pattern).fullmatch(text)
+            return (self.role, found) if found is not None else None
+        role = self.table.get(text.upper(), self.otherwise)
+        return (role, None) if role is not None else None
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
 
 
 class ObrQc(_Frozen):
@@ -161,17 +187,8 @@ SPECIMEN_ROLES = {
     "G": "group",
 }
 STANDARD_QC = (
-    *(
-        QcRule(segment="SPM", field=11, pattern=code, role=role)
-        for code, role in SPECIMEN_ROLES.items()
-    ),
-    # Any other SPM-11 value: a role we cannot name, so not a patient's (and flagged).
-    QcRule(
-        segment="SPM",
-        field=11,
-        pattern=rf"(?!(?:{'|'.join(SPECIMEN_ROLES)})$).+",
-        role="unknown",
-    ),
+    # Any SPM-11 code not in the table is a role we cannot name: not a patient's, and flagged.
+    QcRule(segment="SPM", field=11, table=SPECIMEN_ROLES, otherwise="unknown"),
     # IHE LAW: the container holds control material (INV-3, HL7 table 0384 CO) in the SPM group.
     QcRule(segment="INV", field=3, pattern="CO", role="control"),
     # Middleware and analyzers that name controls in SPM-4 (specimen type): QC, QC3, CTRL-LOW.

@@ -24,15 +24,27 @@ from adapters.units import to_ucum
 def group_verdict(msh: Segment, scope: Sequence[Segment], dialect: Hl7Dialect) -> Verdict:
     """Patient or not for one OBR group, from ``scope`` (its segments) and MSH."""
     marks: list[Mark] = []
+    by_name: dict[str, list[Segment]] = {"MSH": [msh]}
+    for segment in scope:
+        by_name.setdefault(segment.name, []).append(segment)
+    texts: dict[tuple[int, int, int, int], str] = {}  # several rules read the same leaf
     for rule in dialect.qc_rules:
-        for segment in _named(rule.segment, msh, scope):
-            text = segment.component(rule.field, rule.component, sub=rule.subcomponent)
-            if text.strip() in ("", NULL):
+        for segment in by_name.get(rule.segment, ()):
+            key = (id(segment), rule.field, rule.component, rule.subcomponent)
+            text = texts.get(key)
+            if text is None:
+                text = texts[key] = segment.component(
+                    rule.field, rule.component, sub=rule.subcomponent
+                ).strip()
+            if text in ("", NULL):
                 continue
-            found = rule.search(text)
-            if found is not None:
-                evidence = f"{rule.label}={text.strip()}"
-                marks.append(mark_from_match(rule.role, evidence, found, weak=False))
+            read = rule.read(text)
+            if read is not None:
+                role, found = read
+                evidence = f"{rule.label}={text}"
+                marks.append(
+                    mark_from_match(role, evidence, found) if found else Mark(role, evidence)
+                )
     processing = msh.text(11).strip().upper()
     if dialect.processing_id != "ignored" and processing in TEST_MESSAGE_ROLES:
         weak = dialect.processing_id == "unknown"

@@ -114,8 +114,8 @@ def _result(group: Group, context: _Context) -> LabResult | QcResult | None:
     result = _lab_result(group, context)
     if result is None and found.role is not None:
         result = _obr_qc_result(group, context)
-    if result is None:
-        return None
+    if result is None or found.role is None:
+        return result
     control, lot, level = qc_details(context.msh, group.scope, context.dialect)
     return routed(result, found, control=control, lot=lot, level=level)
 

@@ -52,7 +52,7 @@ class Verdict:
     level: str | None = None
 
 
-def mark_from_match(role: str, evidence: str, found: re.Match[str], *, weak: bool) -> Mark:
+def mark_from_match(role: str, evidence: str, found: re.Match[str], *, weak: bool = False) -> Mark:
     """A mark carrying the named groups (control, lot, level) its rule captured."""
     groups = {k: v for k, v in found.groupdict().items() if k in DETAILS and v}
     return Mark(role, evidence, weak, **groups)
