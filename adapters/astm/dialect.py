@@ -8,7 +8,9 @@ set ``match`` (regexes searched in H fields, usually H-5, the sender) so ``diale
 finds it, and set only what differs from the defaults below, with a comment naming the sample
 that shows each quirk; the test over the folder validates the file. Maps (``flag_map``,
 ``status_map``, ``unit_map``) extend the E1394 tables, and ``roles`` extends the standard QC
-rules (H-12 ``Q``, O-12 ``Q``)::
+rules (H-12 ``Q``, O-12 ``Q``): a rule compares a ``value`` or fully matches a ``pattern``
+(named groups ``control``, ``lot``, ``level`` fill the QC event), and ``[qc]`` names the O
+fields holding a control's name, lot and level::
 
     # Acme AX-100 (sample: tests/corpus/astm/records/acme_ax100.astm)
     description = "Acme AX-100 chemistry"

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from adapters.astm.dialect import load_dialect, match_dialect
+from adapters.astm.dialect import RoleRule, load_dialect, match_dialect
 from adapters.astm.records import parse_transmission
 from adapters.canonical.events import LabResult, QcResult
 from adapters.codemap import CodeMap
@@ -257,3 +258,27 @@ def test_astm_a_lab_result_only_without_a_q_in_h12_or_o12(h12: str, o12: str) ->
     assert isinstance(result, QcResult) == qc
     if isinstance(result, LabResult):
         assert result.patient is not None
+
+
+def test_an_astm_role_rule_may_be_a_pattern_whose_groups_fill_the_qc_event() -> None:
+    rule = RoleRule(record="O", field=3, pattern=r"QC-(?P<level>[LMH])\d*", role="control")
+    dialect = load_dialect("generic").model_copy(update={"roles": (rule,)})
+    records = astm_message("P", "N")
+    records[2] = records[2].replace(b"|S1|", b"|qc-h07|")
+    (message,) = parse_transmission(records)
+    (result,) = lab_results_from_astm(message, CodeMap.empty(), "x", dialect)
+    assert isinstance(result, QcResult)
+    assert (result.level, result.evidence, result.specimen_id) == ("h", ["O-3=qc-h07"], "qc-h07")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},  # neither value nor pattern
+        {"value": "Q", "pattern": "Q"},  # both
+        {"pattern": "(QC"},  # not a regex
+    ],
+)
+def test_a_broken_astm_role_rule_is_refused(fields: dict[str, str]) -> None:
+    with pytest.raises(ValidationError):
+        RoleRule.model_validate({"record": "O", "field": 12, "role": "control", **fields})
