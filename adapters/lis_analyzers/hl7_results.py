@@ -150,7 +150,7 @@ def _obr_qc_result(group: Group, context: _Context) -> LabResult | None:
     if observation is None:
         return None
     comments = obr_qc_comments(group.obr, context.dialect)
-    return _lab_result_of(group, context, [observation], comments, ordered=False)
+    return _lab_result_of(group, context, [observation], comments, obr_qc=True)
 
 
 def _lab_result_of(
@@ -159,14 +159,15 @@ def _lab_result_of(
     observations: list[Observation],
     comments: list[str],
     *,
-    ordered: bool = True,
+    obr_qc: bool = False,
 ) -> LabResult:
+    """``obr_qc``: OBR holds QC fields (test number, control), not an order or a specimen."""
     obr = group.obr
     statuses = {o.status for o in observations}
     live = statuses - {ResultStatus.CANCELLED} or statuses
-    test = _coded(obr, 4, "local") if ordered else None
+    test = None if obr_qc else _coded(obr, 4, "local")
     return LabResult(
-        specimen_id=_specimen_id(group, context.dialect.obr_specimen_fields),
+        specimen_id=None if obr_qc else _specimen_id(group, context.dialect.obr_specimen_fields),
         patient=group.patient,
         ordered_tests=[test] if test is not None else [],
         observations=observations,

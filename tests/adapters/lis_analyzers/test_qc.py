@@ -142,6 +142,7 @@ def test_the_mindray_bs_obr_qc_keeps_its_value_unit_lot_and_targets() -> None:
     (observation,) = qc.observations
     assert (observation.local_code.code, observation.local_code.display) == ("1", "test1")
     assert (observation.value, observation.unit, qc.lot) == (0.11029, "g/ml", "1111")
+    assert (qc.specimen_id, qc.ordered_tests) == (None, [])  # OBR-2 is the test number here
     assert qc.comments == ["mean: 5.000000", "sd: 2.000000", "expiry: 20080720000000"]
     assert qc.analyzer is not None
     assert qc.analyzer.dialect == "mindray-bs"
