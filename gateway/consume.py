@@ -253,6 +253,15 @@ def _pretty(envelope: dict[str, Any]) -> str:
             for o in payload["observations"]
         ]
         return f"{head} {kind:<14} " + " ".join(parts)
+    if kind == "qc_result":
+        # Role, control material and level: no patient is involved.
+        parts = [
+            f"{(o.get('code') or o['local_code'])['code']}={o.get('value')}"
+            for o in payload["observations"]
+        ]
+        flag = " AMBIGUOUS" if payload.get("ambiguous") else ""
+        what = " ".join(str(v) for k in ("role", "control", "level") if (v := payload.get(k)))
+        return f"{head} {kind:<14} {what}{flag} " + " ".join(parts)
     if kind == "identification":
         # Specimen labels and product codes are shown; a person's card is not (PHI).
         fields = {k: v for k, v in payload.get("fields", {}).items() if k != "aim_id"}

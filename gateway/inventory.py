@@ -23,6 +23,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -60,6 +61,14 @@ class DeviceSettings(BaseModel):
     enabled: bool = True
     # Checked against the kind's options model; runners validate it again into that model.
     options: dict[str, Any] = Field(default_factory=dict, validate_default=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_default_dialect(cls, data: Any) -> Any:
+        """A device without ``dialect`` gets its kind's default (``auto`` for hl7-analyzer)."""
+        if isinstance(data, dict) and "dialect" not in data and data.get("kind") in DEVICE_KINDS:
+            return {**data, "dialect": DEVICE_KINDS[data["kind"]].default_dialect}
+        return data
 
     @field_validator("kind")
     @classmethod

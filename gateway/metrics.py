@@ -47,6 +47,13 @@ class Metrics:
             ["device", "record_type"],
             registry=r,
         )
+        self.qc_ambiguous = Counter(
+            "wardlink_qc_ambiguous_total",
+            "Results sent as qc_result on the safe side: their QC marks disagreed, or the "
+            "dialect could not vouch for the only one (e.g. MSH-11 T from an unknown sender)",
+            ["device", "role"],
+            registry=r,
+        )
         self.rejected = Counter(
             "wardlink_intake_rejected_total",
             "Malformed device input, answered negatively and kept for inspection",

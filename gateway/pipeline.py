@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from adapters.astm.unread import Position
-from adapters.canonical.events import CanonicalEvent, DeviceState, LabResult, OrderQuery
+from adapters.canonical.events import (
+    CanonicalEvent,
+    DeviceState,
+    LabResult,
+    OrderQuery,
+    QcResult,
+)
 from adapters.canonical.orders import OrderReply
 from edge_store import AsyncOutbox, MessageKey, NewEntry, StoreError
 from gateway.device_time import stated_time
@@ -150,7 +156,9 @@ class Pipeline:
         for event in events:
             self._metrics.bound(self._metrics.messages_in, device_id, event.kind).inc()
             self._status.message_committed(device_id)
-            if isinstance(event, LabResult):
+            if isinstance(event, QcResult) and event.ambiguous:
+                self._metrics.qc_ambiguous.labels(device=device_id, role=event.role).inc()
+            if isinstance(event, LabResult | QcResult):
                 for observation in event.observations:
                     if observation.unmapped:
                         code = observation.local_code.code

@@ -31,6 +31,7 @@ class KindSpec:
         sample_config: Path, relative to the repository root, of the kind's annotated sample.
         asks_host: The kind's devices ask the centre questions (host query), so the gateway
             subscribes to answers.
+        default_dialect: The dialect of a device whose inventory entry names none.
     """
 
     description: str
@@ -40,6 +41,7 @@ class KindSpec:
     dialects: tuple[str, ...]
     sample_config: str
     asks_host: bool = False
+    default_dialect: str = "generic"
 
     @property
     def allowed_dialects(self) -> tuple[str, ...]:
@@ -56,6 +58,15 @@ _ASTM_DIALECTS = tuple(
 )
 """Read from file names only, so listing kinds imports nothing (see the module docstring)."""
 
+_HL7_DIALECTS = tuple(
+    sorted(
+        p.stem.replace("_", "-")
+        for p in (Path(__file__).resolve().parents[1] / "adapters/lis_analyzers/hl7_dialects").glob(
+            "*.toml"
+        )
+    )
+)
+
 DEVICE_KINDS: Mapping[str, KindSpec] = MappingProxyType(
     {
         "serial-scanner": KindSpec(
@@ -71,7 +82,8 @@ DEVICE_KINDS: Mapping[str, KindSpec] = MappingProxyType(
             options_model="adapters.lis_analyzers.kind:Hl7AnalyzerOptions",
             runner="gateway.device_runners.hl7:run_hl7_analyzer",
             schemes=("listen", "tcp", "serial"),
-            dialects=(),
+            dialects=("auto", *_HL7_DIALECTS),
+            default_dialect="auto",
             sample_config="adapters/lis_analyzers/sample.toml",
         ),
         "astm-analyzer": KindSpec(

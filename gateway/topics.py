@@ -12,6 +12,7 @@ from enum import IntEnum
 # Event kind -> the topic segment it is published under.
 KIND_SEGMENTS: dict[str, str] = {
     "lab_result": "lab",
+    "qc_result": "qc",
     "vital_signs": "vitals",
     "alarm": "alarm",
     "identification": "ident",

@@ -11,7 +11,9 @@ comment naming the sample that shows each quirk; the tests over the folder valid
 and check every corpus header fits at most one dialect. Fields an analyzer moves are set in
 ``patient_fields``/``order_fields``/``result_fields`` (:mod:`adapters.astm.dialect_fields`).
 Maps (``flag_map``, ``status_map``, ``unit_map``) extend the E1394 tables, and ``roles``
-extends the standard QC rules (H-12 ``Q``, O-12 ``Q``)::
+extends the standard QC rules (H-12 ``Q``, O-12 ``Q``): a rule compares a ``value`` or fully
+matches a ``pattern`` (named groups ``control``, ``lot``, ``level`` fill the QC event), and
+``[qc]`` names the O fields holding a control's name, lot and level::
 
     # Acme AX-100 (sample: tests/corpus/astm/records/acme_ax100.astm)
     description = "Acme AX-100 chemistry"
@@ -39,7 +41,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from adapters.astm.dialect_fields import OrderFields, PatientFields, RecordType, ResultFields
 from adapters.canonical.codes import ResultStatus
@@ -81,8 +90,40 @@ class RoleRule(_Frozen):
     record: Literal["H", "O"]
     field: int = Field(ge=2)
     component: int = Field(default=1, ge=1)
-    value: str = Field(min_length=1, description="compared trimmed and case-insensitively")
+    value: str | None = Field(
+        default=None, min_length=1, description="compared trimmed and case-insensitively"
+    )
+    pattern: str | None = Field(
+        default=None,
+        min_length=1,
+        description="instead of value: a regex the trimmed text must fully match (any case); "
+        "named groups control, lot and level fill the QC event",
+    )
     role: str = Field(pattern=r"^[a-z-]+$", description="e.g. control, calibrator")
+
+    @model_validator(mode="after")
+    def _value_or_pattern(self) -> RoleRule:
+        if (self.value is None) == (self.pattern is None):
+            raise ValueError("a role rule needs exactly one of value and pattern")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {self.pattern!r}: {exc}") from exc
+        return self
+
+    def search(self, text: str) -> re.Match[str] | None:
+        """The match when ``text`` (a field's component) says this role."""
+        expected = re.escape(self.value) if self.value is not None else self.pattern or ""
+        return re.fullmatch(expected, text.strip(), re.IGNORECASE)
+
+
+class QcFields(_Frozen):
+    """Where a control's details sit in its O record, best first (only read for QC)."""
+
+    control: tuple[FieldRef, ...] = ()
+    lot: tuple[FieldRef, ...] = ()
+    level: tuple[FieldRef, ...] = ()
 
 
 class SenderLayout(_Frozen):
@@ -129,6 +170,7 @@ class Dialect(_Frozen):
     placeholder_dates: tuple[str, ...] = ()
     """Date prefixes meaning "no date" (Phadia ``18991230``)."""
     roles: tuple[RoleRule, ...] = ()
+    qc: QcFields = QcFields()
     query_specimen_components: tuple[int, ...] = Field(default=(2, 1), min_length=1)
     """Q-3 components holding the specimen id, best first (``^SID``: 2; Roche ``^^SID^…``: 3)."""
     order_position_from_query: bool = False

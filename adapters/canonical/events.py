@@ -44,6 +44,38 @@ class LabResult(_Event):
     position: str | None = Field(default=None, description="schema 1.1: position in the rack")
 
 
+class QcResult(_Event):
+    """Results of a control, calibrator or other specimen that is not a patient's.
+
+    A kind of its own (published on ``qc/{device}``), never a :class:`LabResult`: a consumer
+    that only knows ``lab_result`` cannot file it on a chart by its specimen number. It has no
+    patient. ``evidence`` says where the mark was read (``SPM-11=Q``, ``O-12=Q``); ``ambiguous``
+    says the signals disagreed or the dialect could not vouch for one, and the gateway took the
+    safe side (see docs/adr/0015-qc-kind-and-hl7-dialects.md).
+    """
+
+    kind: Literal["qc_result"] = "qc_result"
+    role: str = Field(
+        description="control, calibrator, electronic-qc, blind, proficiency, replicate, pool, "
+        "group, training, debugging, or unknown (HL7 table 0369 and processing ids)"
+    )
+    evidence: list[str] = Field(min_length=1, description="where the mark was read")
+    ambiguous: bool = False
+    specimen_id: str | None = None
+    control: str | None = Field(default=None, description="control material, as sent")
+    lot: str | None = None
+    level: str | None = None
+    ordered_tests: list[CodedValue] = Field(default_factory=list)
+    observations: list[Observation]
+    analyzer: DeviceIdentity | None = None
+    status: ResultStatus = ResultStatus.UNKNOWN
+    collected_at: datetime | None = None
+    resulted_at: datetime | None = None
+    comments: list[str] = Field(default_factory=list)
+    rack: str | None = Field(default=None, description="ASTM O-4 rack or carrier")
+    position: str | None = Field(default=None, description="position in the rack")
+
+
 class VitalSigns(_Event):
     """Numerics from a bedside monitor at one measurement time."""
 
@@ -153,6 +185,7 @@ class DeviceStatus(_Event):
 
 CanonicalEvent = Annotated[
     LabResult
+    | QcResult
     | VitalSigns
     | Alarm
     | Identification

@@ -1,4 +1,4 @@
-"""ASTM E1394 results to canonical :class:`LabResult` events, following the HL7 path's rules.
+"""ASTM E1394 results to :class:`LabResult` / :class:`QcResult` events, as the HL7 path does.
 
 One LabResult per O record with its R records; the raw message is kept by the caller, so this
 mapping may drop what is not a result (M records: reagent lots, histograms). Where the dialect
@@ -26,9 +26,10 @@ mapping may drop what is not a result (M records: reagent lots, histograms). Whe
 - Times: R-13 (completed), else R-12 (started); collection O-8, report O-23; no offset in ASTM,
   so ``local_zone`` (Vietnam, UTC+7) applies; dialect placeholder dates are no date.
 - Comments: C records after the O, then after each R prefixed ``"<local code>: "``.
-- QC and calibration (standard H-12/O-12 ``Q`` plus dialect rules) are kept without the patient
-  and marked ``specimen-role:control`` like the HL7 path marks controls.
-- The analyzer is H-5 per the dialect's sender layout, plus the dialect's name. Nothing here
+- QC and calibration (standard H-12/O-12 ``Q`` plus dialect rules) become a :class:`QcResult`
+  without the patient, with the control, lot and level where the dialect's ``qc`` says
+  (:mod:`adapters.lis_analyzers.qc` decides, on the safe side).
+- The analyzer is H-5 per the dialect's sender layout, with the dialect's name. Nothing here
   logs: results carry PHI.
 """
 
@@ -39,7 +40,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from adapters.astm.dialect import Dialect, RoleRule
+from adapters.astm.dialect import Dialect, FieldRef, RoleRule
 from adapters.astm.records import AstmMessage, Node, Record
 from adapters.canonical.codes import (
     CodedValue,
@@ -48,7 +49,7 @@ from adapters.canonical.codes import (
     PatientRef,
     ResultStatus,
 )
-from adapters.canonical.events import LabResult
+from adapters.canonical.events import LabResult, QcResult
 from adapters.codemap import CodeMap
 from adapters.hl7.tables import GROUP_STATUS_PRECEDENCE, SEXES
 from adapters.hl7.timestamps import VIETNAM_TIME, parse_date, parse_ts
@@ -58,8 +59,8 @@ from adapters.lis_analyzers.astm_context import (
     r_reported,
     r_value_text,
 )
-from adapters.lis_analyzers.hl7_results import SPECIMEN_ROLE_PREFIX
 from adapters.lis_analyzers.no_code import no_code_flags
+from adapters.lis_analyzers.qc import Mark, mark_from_match, routed, verdict
 from adapters.units import to_ucum
 
 RANGE_LABELS = frozenset({"REFERENCE_RANGE", "TITERRANGES"})
@@ -74,8 +75,8 @@ def lab_results_from_astm(
     *,
     local_zone: tzinfo = VIETNAM_TIME,
     decimal_comma: bool = False,
-) -> list[LabResult]:
-    """Lab results of one message; ``[]`` for a query, an order download or a keep-alive.
+) -> list[LabResult | QcResult]:
+    """Results of one message; ``[]`` for a query, an order download or a keep-alive.
 
     Args:
         message: A parsed E1394 message.
@@ -91,7 +92,7 @@ def lab_results_from_astm(
         source,
         dialect,
         local_zone,
-        _role(header, dialect.role_rules),
+        _marks(header, dialect.role_rules),
         decimal_comma or dialect.decimal_comma,
     )
     analyzer = _analyzer(header, dialect)
@@ -109,22 +110,20 @@ class _Context:
     source: str
     dialect: Dialect
     zone: tzinfo
-    message_role: str | None
+    message_marks: list[Mark]
     decimal_comma: bool = False
 
 
 def _lab_result(
     patient: Record, order: Node, analyzer: DeviceIdentity | None, context: _Context
-) -> LabResult | None:
+) -> LabResult | QcResult | None:
     o = order.record
     fields = context.dialect.order_fields
     report = context.dialect.status(o.text(fields.report_type))
     observations = [_observation(r.record, context) for r in order.children]
     if not observations and report is not ResultStatus.CANCELLED:
         return None
-    role = context.message_role or _role(o, context.dialect.role_rules)
-    comments = [SPECIMEN_ROLE_PREFIX + role] if role else []
-    comments += [text for c in order.comments if (text := _comment(c))]
+    comments = [text for c in order.comments if (text := _comment(c))]
     comments += [
         f"{observation.local_code.code}: {text}"
         for node, observation in zip(order.children, observations, strict=True)
@@ -132,7 +131,7 @@ def _lab_result(
         if (text := _comment(c))
     ]
     rack, position = o_rack_position(o, context.dialect)
-    return LabResult(
+    result = LabResult(
         specimen_id=next(
             (
                 s
@@ -141,7 +140,7 @@ def _lab_result(
             ),
             None,
         ),
-        patient=None if role else _patient(patient, context.dialect),
+        patient=_patient(patient, context.dialect),
         ordered_tests=[
             t
             for rep in range(len(o.repeats(fields.tests)))
@@ -155,6 +154,14 @@ def _lab_result(
         comments=comments,
         rack=rack,
         position=position,
+    )
+    qc = context.dialect.qc
+    return routed(
+        result,
+        verdict(context.message_marks + _marks(o, context.dialect.role_rules)),
+        control=_first(o, qc.control),
+        lot=_first(o, qc.lot),
+        level=_first(o, qc.level),
     )
 
 
@@ -251,16 +258,23 @@ def _settled(observations: list[Observation]) -> ResultStatus:
     return next((s for s in GROUP_STATUS_PRECEDENCE if s in live), ResultStatus.UNKNOWN)
 
 
-def _role(record: Record, rules: tuple[RoleRule, ...]) -> str | None:
-    return next(
-        (
-            rule.role
-            for rule in rules
-            if rule.record == record.type
-            and record.component(rule.field, rule.component).strip().upper() == rule.value.upper()
-        ),
-        None,
-    )
+def _marks(record: Record, rules: tuple[RoleRule, ...]) -> list[Mark]:
+    """What this H or O record says about the specimen, per the dialect's and E1394's rules."""
+    marks = []
+    for rule in rules:
+        if rule.record != record.type:
+            continue
+        text = record.component(rule.field, rule.component).strip()
+        if text and (found := rule.search(text)):
+            where = f"{rule.record}-{rule.field}" + (
+                f".{rule.component}" if rule.component > 1 else ""
+            )
+            marks.append(mark_from_match(rule.role, f"{where}={text}", found, weak=False))
+    return marks
+
+
+def _first(o: Record, places: tuple[FieldRef, ...]) -> str | None:
+    return next((t for ref in places if (t := o.component(ref.field, ref.component).strip())), None)
 
 
 def _patient(p: Record, dialect: Dialect) -> PatientRef | None:
@@ -282,14 +296,13 @@ def _analyzer(h: Record, dialect: Dialect) -> DeviceIdentity:
     def part(c: int) -> str | None:
         return (h.component(5, c).strip() or None) if c else None
 
-    device = DeviceIdentity(
+    return DeviceIdentity(
         manufacturer=part(layout.manufacturer) or dialect.manufacturer,
         model=part(layout.model),
         serial=part(layout.serial),
         software=part(layout.software),
         dialect=dialect.name,
     )
-    return device
 
 
 def _placeholder(text: str, dialect: Dialect) -> bool:

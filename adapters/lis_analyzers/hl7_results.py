@@ -1,14 +1,16 @@
-"""HL7 v2 lab results (ORU^R01, IHE LAW OUL^R22, OUL^R24) to canonical :class:`LabResult` events.
+"""HL7 v2 lab results (ORU^R01, IHE LAW OUL^R22, OUL^R24) to :class:`LabResult` / :class:`QcResult`.
 
-One LabResult per OBR group that has result OBX segments; the raw message is kept by the caller,
-so this mapping may drop what is not a result. Choices, each from a corpus sample (PROTOCOLS §6):
+One event per OBR group that has result OBX segments; the raw message is kept by the caller,
+so this mapping may drop what is not a result. Vendor quirks are the dialect's data
+(:mod:`adapters.hl7.dialect`); choices, each from a corpus sample (PROTOCOLS §6):
 
 - Specimen id: SPM-2 when the group has an SPM (it names the specimen; Boditech fills OBR-3 with
-  ``0``), else SAC-3 (the tube barcode: Alinity m sends no SPM-2), else OBR-3 then OBR-2 (Mindray
-  BC puts its sample id in OBR-3; pass ``obr_specimen_fields=(2, 3)`` for Mindray BS).
-- A control or calibrator (SPM-11 ``Q``/``C``…) is kept, without the message's patient, and
-  marked with the comment ``specimen-role:control`` (``specimen-role:calibrator``…), so
-  consumers can keep it off patient charts.
+  ``0``), else SAC-3 (the tube barcode: Alinity m sends no SPM-2), else the dialect's OBR fields
+  (OBR-3 then OBR-2: Mindray BC puts its sample id in OBR-3; Mindray BS its barcode in OBR-2).
+- A control, calibrator or any specimen that is not a patient's (SPM-11, SPM-4, the container's
+  INV, the dialect's marks: :mod:`adapters.lis_analyzers.hl7_qc`) becomes a :class:`QcResult`
+  without the message's patient, never a LabResult. A dialect may read QC sent in OBR alone
+  (Mindray BS, no OBX).
 - Not results, skipped: OBX-2 ``ED``/``NA``/``MA``/``RP`` (images, waveforms, pointers). IHE LAW
   supplemental OBX (OBX-3.4 ``S_OTHER``: pipetting time, QC target…) become comments
   ``"<name>: <value> <unit>"``.
@@ -32,36 +34,42 @@ so this mapping may drop what is not a result. Choices, each from a corpus sampl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from adapters.canonical.codes import (
     CodedValue,
     DeviceIdentity,
     Observation,
-    PatientRef,
     ResultStatus,
 )
-from adapters.canonical.events import LabResult
+from adapters.canonical.events import LabResult, QcResult
 from adapters.codemap import CodeMap
-from adapters.hl7.fields import leaf, patient_from_pid
+from adapters.hl7.dialect import Hl7Dialect, load_hl7_dialect
+from adapters.hl7.fields import leaf
 from adapters.hl7.message import NULL, Message, Segment
 from adapters.hl7.obx_context import obx_equipment, obx_method, obx_sub_id
 from adapters.hl7.tables import (
     GROUP_STATUS_PRECEDENCE,
     NOT_RESULT_TYPES,
     SENTINELS,
-    SPECIMEN_ROLES,
     STATUSES,
     SUPPLEMENTAL,
 )
 from adapters.hl7.timestamps import VIETNAM_TIME, parse_ts, ts_zone
 from adapters.hl7.values import INVALID_FLAG, obx_reported, obx_value
+from adapters.lis_analyzers.hl7_groups import Group, groups_of
+from adapters.lis_analyzers.hl7_qc import (
+    group_verdict,
+    obr_qc_comments,
+    obr_qc_observation,
+    qc_details,
+)
 from adapters.lis_analyzers.no_code import no_code_flags
+from adapters.lis_analyzers.qc import routed
 from adapters.units import to_ucum
 
 HANDLED_TYPES = frozenset({("ORU", "R01"), ("OUL", "R22"), ("OUL", "R24")})
-SPECIMEN_ROLE_PREFIX = "specimen-role:"
 
 
 def lab_results_from_hl7(
@@ -69,27 +77,30 @@ def lab_results_from_hl7(
     code_map: CodeMap,
     source: str,
     *,
+    dialect: Hl7Dialect | None = None,
     local_zone: tzinfo = VIETNAM_TIME,
-    obr_specimen_fields: tuple[int, ...] = (3, 2),
     decimal_comma: bool = False,
-) -> list[LabResult]:
-    """Lab results of one message; ``[]`` for a message type not handled here (caller rejects).
+) -> list[LabResult | QcResult]:
+    """Results of one message; ``[]`` for a message type not handled here (caller rejects).
 
     Args:
         message: A parsed HL7 v2 message.
         code_map: Local codes to hospital codes and LOINC.
         source: The analyzer or dialect id the code map rows are keyed by.
+        dialect: The sender's quirks (default: ``generic``); named in each event's analyzer.
         local_zone: The sender's zone for times without an offset when MSH-7 has none either.
-        obr_specimen_fields: OBR fields holding the specimen id, best first, used without SPM/SAC.
         decimal_comma: The analyzer writes ``7,41`` for 7.41 (device option ``decimal_comma``).
     """
     if message.message_type[:2] not in HANDLED_TYPES:
         return []
+    dialect = dialect or load_hl7_dialect("generic")
     zone = ts_zone(message.msh.text(7)) or local_zone
-    context = _Context(code_map, source, zone, _device(message.msh), decimal_comma)
+    context = _Context(
+        code_map, source, zone, _device(message.msh, dialect), dialect, message.msh, decimal_comma
+    )
     results = []
-    for group in _groups(message):
-        result = _lab_result(group, context, obr_specimen_fields)
+    for group in groups_of(message):
+        result = _result(group, context)
         if result is not None:
             results.append(result)
     return results
@@ -101,51 +112,25 @@ class _Context:
     source: str
     zone: tzinfo
     device: DeviceIdentity
+    dialect: Hl7Dialect
+    msh: Segment
     decimal_comma: bool = False
 
 
-@dataclass(slots=True)
-class _Group:
-    obr: Segment
-    patient: PatientRef | None
-    spm: Segment | None
-    sac: Segment | None
-    obx: list[Segment] = field(default_factory=list)
+def _result(group: Group, context: _Context) -> LabResult | QcResult | None:
+    found = group_verdict(context.msh, group.scope, context.dialect)
+    result = _lab_result(group, context)
+    if result is None and found.role is not None:
+        result = _obr_qc_result(group, context)
+    if result is None or found.role is None:
+        return result
+    control, lot, level = qc_details(context.msh, group.scope, context.dialect)
+    return routed(result, found, control=control, lot=lot, level=level)
 
 
-def _groups(message: Message) -> list[_Group]:
-    """OBR groups with their patient and specimen, for SPM before OBR (R22) or after it (R24)."""
-    groups: list[_Group] = []
-    patient: PatientRef | None = None
-    spm: Segment | None = None
-    sac: Segment | None = None
-    for segment in message.segments[1:]:
-        open_group = groups[-1] if groups and not groups[-1].obx else None
-        if segment.name == "PID":
-            patient = patient_from_pid(segment)
-        elif segment.name == "SPM":
-            spm, sac = segment, None
-            if open_group is not None:
-                open_group.spm, open_group.sac = segment, None
-        elif segment.name == "SAC":
-            sac = segment
-            if open_group is not None and open_group.spm is spm:
-                open_group.sac = segment
-        elif segment.name == "OBR":
-            groups.append(_Group(segment, patient, spm, sac))
-        elif segment.name == "OBX" and groups:
-            groups[-1].obx.append(segment)
-    return groups
-
-
-def _lab_result(
-    group: _Group, context: _Context, obr_specimen_fields: tuple[int, ...]
-) -> LabResult | None:
+def _lab_result(group: Group, context: _Context) -> LabResult | None:
     observations: list[Observation] = []
     comments: list[str] = []
-    role = (leaf(group.spm, 11) or "P").upper()
-    if role != "P":
-        comments.append(SPECIMEN_ROLE_PREFIX + SPECIMEN_ROLES.get(role, role))
     previous: CodedValue | None = None
     for obx in group.obx:
         value_type = obx.text(2).strip().upper()
@@ -164,16 +149,37 @@ def _lab_result(
         observations.append(observation)
     if not observations:
         return None
+    return _lab_result_of(group, context, observations, comments)
+
+
+def _obr_qc_result(group: Group, context: _Context) -> LabResult | None:
+    """QC a dialect sends in OBR alone (Mindray BS); routed to a QcResult by the caller."""
+    observation = obr_qc_observation(group.obr, context.dialect, context.zone)
+    if observation is None:
+        return None
+    comments = obr_qc_comments(group.obr, context.dialect)
+    return _lab_result_of(group, context, [observation], comments, obr_qc=True)
+
+
+def _lab_result_of(
+    group: Group,
+    context: _Context,
+    observations: list[Observation],
+    comments: list[str],
+    *,
+    obr_qc: bool = False,
+) -> LabResult:
+    """``obr_qc``: OBR holds QC fields (test number, control), not an order or a specimen."""
     obr = group.obr
     statuses = {o.status for o in observations}
     live = statuses - {ResultStatus.CANCELLED} or statuses
-    ordered = _coded(obr, 4, "local")
+    test = None if obr_qc else _coded(obr, 4, "local")
     return LabResult(
-        specimen_id=_specimen_id(group, obr_specimen_fields),
-        patient=group.patient if role == "P" else None,  # a control has no patient
-        ordered_tests=[ordered] if ordered is not None else [],
+        specimen_id=None if obr_qc else _specimen_id(group, context.dialect.obr_specimen_fields),
+        patient=group.patient,
+        ordered_tests=[test] if test is not None else [],
         observations=observations,
-        analyzer=_analyzer(context.device, group.obx[0]),
+        analyzer=_analyzer(context.device, group.obx[0] if group.obx else None),
         status=STATUSES.get((leaf(obr, 25) or "").upper())
         or next(s for s in GROUP_STATUS_PRECEDENCE if s in live),
         collected_at=_time(obr, 7, context.zone) or _time(group.spm, 17, context.zone),
@@ -243,7 +249,7 @@ def _unit(obx: Segment) -> str | None:
     return to_ucum(unit) if unit and unit != NULL else None
 
 
-def _specimen_id(group: _Group, obr_fields: tuple[int, ...]) -> str | None:
+def _specimen_id(group: Group, obr_fields: tuple[int, ...]) -> str | None:
     candidates = [
         leaf(group.spm, 2, 1, 1),
         leaf(group.spm, 2, 2, 1),
@@ -253,17 +259,20 @@ def _specimen_id(group: _Group, obr_fields: tuple[int, ...]) -> str | None:
     return next((c for c in candidates if c is not None), None)
 
 
-def _device(msh: Segment) -> DeviceIdentity:
-    return DeviceIdentity(model=leaf(msh, 3), manufacturer=leaf(msh, 4))
+def _device(msh: Segment, dialect: Hl7Dialect) -> DeviceIdentity:
+    return DeviceIdentity(model=leaf(msh, 3), manufacturer=leaf(msh, 4), dialect=dialect.name)
 
 
-def _analyzer(device: DeviceIdentity, obx: Segment) -> DeviceIdentity | None:
+def _analyzer(device: DeviceIdentity, obx: Segment | None) -> DeviceIdentity:
     """OBX-18 (the unit that measured: LAW ``model^maker~serial^maker``) when sent, else MSH."""
     if leaf(obx, 18) is not None:
         device = DeviceIdentity(
-            model=leaf(obx, 18), manufacturer=leaf(obx, 18, 2), serial=leaf(obx, 18, rep=1)
+            model=leaf(obx, 18),
+            manufacturer=leaf(obx, 18, 2),
+            serial=leaf(obx, 18, rep=1),
+            dialect=device.dialect,
         )
-    return device if device != DeviceIdentity() else None
+    return device
 
 
 def _coded(segment: Segment, n: int, default_system: str) -> CodedValue | None:

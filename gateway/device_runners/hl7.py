@@ -23,11 +23,11 @@ from functools import partial
 
 from adapters.canonical.events import CanonicalEvent, VitalSigns
 from adapters.codemap import CodeMap, load_code_map
+from adapters.hl7.dialect import load_hl7_dialect
 from adapters.hl7.message import Message
 from adapters.hl7.options import Hl7LinkOptions
 from adapters.hl7.session import Hl7Session, MessageReceived, MessageRejected
 from adapters.hl7.timestamps import parse_ts
-from adapters.lis_analyzers.hl7_results import lab_results_from_hl7
 from adapters.lis_analyzers.kind import Hl7AnalyzerOptions
 from adapters.monitors.kind import Hl7MonitorOptions
 from adapters.monitors.pcd import monitor_events_from_hl7
@@ -36,6 +36,7 @@ from drivers.base import ByteStream
 from drivers.registry import accepts_connections
 from gateway.device_runners.connections import keep_connected
 from gateway.device_runners.device import DialectDevice
+from gateway.device_runners.hl7_analyzer import AUTO, AnalyzerReader
 from gateway.envelope import UlidFactory
 from gateway.intake import Intake
 
@@ -47,22 +48,26 @@ Hl7Device = DialectDevice[Hl7LinkOptions]
 
 Mapper = Callable[[Message], Sequence[CanonicalEvent]]
 """A kind's reading of one accepted message: the events to commit (none is fine)."""
+MapperFor = Callable[[str], Mapper]
+"""The mapper of one connection, given its peer: per-connection state (what was logged)."""
 
 
 async def run_hl7_analyzer(device: Hl7Device, intake: Intake) -> None:
-    """Serve an analyzer's MLLP connection(s) until cancelled: results → ``lab_result``."""
+    """Serve an analyzer's MLLP connection(s): results → ``lab_result``, QC → ``qc_result``."""
     options = device.options
     assert isinstance(options, Hl7AnalyzerOptions)
+    if device.dialect != AUTO:
+        load_hl7_dialect(device.dialect)  # a broken dialect file fails the device at start
     code_map = load_code_map(options.code_map) if options.code_map else CodeMap.empty()
-    source = device.dialect if device.dialect != "generic" else device.id
-    read = partial(
-        lab_results_from_hl7,
-        code_map=code_map,
-        source=source,
+    reader = partial(
+        AnalyzerReader,
+        device.id,
+        device.dialect,
+        code_map,
         local_zone=device_zone(options.timezone),
         decimal_comma=options.decimal_comma,
     )
-    await serve_hl7(device, intake, read)
+    await serve_hl7(device, intake, reader)
 
 
 async def run_hl7_monitor(device: Hl7Device, intake: Intake) -> None:
@@ -84,14 +89,14 @@ async def run_hl7_monitor(device: Hl7Device, intake: Intake) -> None:
                 events.append(kept)
         return events
 
-    await serve_hl7(device, intake, read)
+    await serve_hl7(device, intake, lambda _peer: read)
 
 
-async def serve_hl7(device: Hl7Device, intake: Intake, mapper: Mapper) -> None:
-    """Serve a device's MLLP connection(s) until cancelled, committing what ``mapper`` reads."""
+async def serve_hl7(device: Hl7Device, intake: Intake, mapper_for: MapperFor) -> None:
+    """Serve a device's MLLP connection(s) until cancelled, committing what the mapper reads."""
     codecs.lookup(device.encoding)
     tls = tls_context(device.options, server=accepts_connections(device.connection))
-    handler = _Handler(device, intake, mapper)
+    handler = _Handler(device, intake, mapper_for)
     await keep_connected(device.id, device.connection, intake, handler.serve, tls=tls)
 
 
@@ -112,16 +117,17 @@ def tls_context(options: Hl7LinkOptions, *, server: bool) -> ssl.SSLContext | No
 
 
 class _Handler:
-    def __init__(self, device: Hl7Device, intake: Intake, mapper: Mapper) -> None:
+    def __init__(self, device: Hl7Device, intake: Intake, mapper_for: MapperFor) -> None:
         self._device = device
         self._options = device.options
         self._intake = intake
-        self._mapper = mapper
+        self._mapper_for = mapper_for
         self._zone = device_zone(self._options.timezone)
         self._ack_ids = UlidFactory()  # MSH-10 of our ACKs: unique across connections
 
     async def serve(self, stream: ByteStream) -> None:
         options = self._options
+        mapper = self._mapper_for(str(stream.peer))
         session = Hl7Session(
             max_message_bytes=options.max_message_kb * 1024,
             default_encoding=self._device.encoding,
@@ -147,13 +153,13 @@ class _Handler:
                     if isinstance(event, MessageRejected):
                         self._intake.count_rejected(self._device.id, event.reason, event.raw)
                     else:
-                        await self._take(session, event)
+                        await self._take(session, event, mapper)
                 if out := session.data_to_send():
                     await stream.write(out)
         finally:
             await stream.close()
 
-    async def _take(self, session: Hl7Session, event: MessageReceived) -> None:
+    async def _take(self, session: Hl7Session, event: MessageReceived, mapper: Mapper) -> None:
         message = event.message
         device_id = self._device.id
         code, trigger, _ = message.message_type
@@ -164,7 +170,7 @@ class _Handler:
             return
         control_id = message.control_id
         try:
-            events = self._mapper(message)
+            events = mapper(message)
         except Exception:
             log.exception("device %s: message %s could not be mapped", device_id, control_id)
             session.reject(event.message_id, "AE", "message content could not be read", 207)

@@ -30,6 +30,7 @@ EXAMPLE_MAP = REPO / "adapters" / "lis_analyzers" / "codemaps" / "example.csv"
 def hl7_lab(name: str, *, decimal_comma: bool) -> LabResult:
     message = parse_message((VALUES / name).read_bytes())
     (result,) = lab_results_from_hl7(message, CodeMap.empty(), "x", decimal_comma=decimal_comma)
+    assert isinstance(result, LabResult)
     return result
 
 
@@ -99,6 +100,7 @@ def astm_lab(*, decimal_comma: bool, dialect: str = "generic") -> LabResult:
     (result,) = lab_results_from_astm(
         message, CodeMap.empty(), "x", load_dialect(dialect), decimal_comma=decimal_comma
     )
+    assert isinstance(result, LabResult)
     return result
 
 

@@ -111,8 +111,10 @@ async def test_every_corpus_transcript_over_a_pty_reaches_the_consumer_coded(
         await async_wait_for(lambda: len(consumer.ids()) >= len(want), 60, "every result")
     summary = consumer.stop()
     assert [o.reason for o in outcomes if not o.completed] == []
-    envelopes = [e for e in consumer.envelopes() if e["payload"]["kind"] == "lab_result"]
+    results = ("lab_result", "qc_result")  # controls (Horiba, Hitachi QC) arrive as qc_result
+    envelopes = [e for e in consumer.envelopes() if e["payload"]["kind"] in results]
     assert canonical([e["payload"] for e in envelopes]) == canonical(want)
+    assert any(e["payload"]["kind"] == "qc_result" for e in envelopes)
     assert summary["duplicates"] == 0
     assert summary["sequence_gaps"] == {}
     # Coded: mapped rows carry the hospital code and LOINC; the rest are flagged, still sent.

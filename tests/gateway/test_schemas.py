@@ -19,6 +19,7 @@ from adapters.canonical.events import (
     Identification,
     IdentificationSource,
     LabResult,
+    QcResult,
     VitalSigns,
 )
 from gateway.envelope import Envelope, RawMessage, UlidFactory
@@ -36,6 +37,14 @@ GLUCOSE = Observation(
 EVENTS: list[CanonicalEvent] = [
     LabResult(
         specimen_id="SP1", patient=PatientRef(id="P1", name="Nguyễn Văn A"), observations=[GLUCOSE]
+    ),
+    QcResult(
+        role="control",
+        evidence=["SPM-4=QC3"],
+        specimen_id="QC3-LOT-2026-07",
+        control="QC3",
+        level="3",
+        observations=[GLUCOSE],
     ),
     VitalSigns(bed="07", observations=[GLUCOSE], measured_at=NOW),
     Alarm(priority=AlarmPriority.HIGH, state=AlarmState.START, text="HR high", value=150),

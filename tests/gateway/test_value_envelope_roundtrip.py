@@ -88,6 +88,7 @@ def hl7_result(obx5: str, value_type: str, decimal_comma: bool) -> LabResult:
         + f"OBX|1|{value_type}|GLU^Glucose^L||{obx5}|mmol/L|||||F\r".encode()
     )
     (result,) = lab_results_from_hl7(message, CodeMap.empty(), "x", decimal_comma=decimal_comma)
+    assert isinstance(result, LabResult)
     return result
 
 
@@ -101,6 +102,7 @@ def astm_result(r4: str, decimal_comma: bool) -> LabResult:
     (result,) = lab_results_from_astm(
         message, CodeMap.empty(), "x", generic, decimal_comma=decimal_comma
     )
+    assert isinstance(result, LabResult)
     return result
 
 

@@ -18,9 +18,9 @@ KeyOf = Callable[[Envelope], str | None]
 
 
 def specimen_key(envelope: Envelope) -> str | None:
-    """Lab results are keyed by specimen id: one per message in the simulators' traffic."""
+    """Lab and QC results are keyed by specimen id: one per message in the simulators' traffic."""
     payload = envelope["payload"]
-    return payload.get("specimen_id") if payload["kind"] == "lab_result" else None
+    return payload.get("specimen_id") if payload["kind"] in ("lab_result", "qc_result") else None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from adapters.astm.dialect import Dialect, DialectError, dialect_from_file, load_dialect
 from adapters.astm.records import parse_transmission
 from adapters.astm.unread import unread_fields
+from adapters.canonical.events import LabResult
 from adapters.codemap import CodeMap
 from adapters.lis_analyzers.astm_results import lab_results_from_astm
 
@@ -29,6 +30,7 @@ def test_a_shifted_p_record_is_read_whole_with_a_dialect_that_declares_it() -> N
     dialect = shifted_dialect()
     assert dialect.matches(message.header.record.fields)
     (result,) = lab_results_from_astm(message, CodeMap.empty(), "shifted", dialect)
+    assert isinstance(result, LabResult)
     assert result.patient is not None
     assert (result.patient.name, result.patient.birth_date, result.patient.sex) == (
         "Lê Quang Minh",
@@ -44,6 +46,7 @@ def test_the_same_p_record_read_as_generic_is_counted_unread_not_dropped_silentl
     (message,) = parse_transmission(SHIFTED.read_bytes())
     generic = load_dialect("generic")
     (result,) = lab_results_from_astm(message, CodeMap.empty(), "shifted", generic)
+    assert isinstance(result, LabResult)
     assert result.patient is not None
     assert (result.patient.name, result.patient.birth_date, result.patient.sex) == (
         None,

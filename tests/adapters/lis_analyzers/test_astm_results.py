@@ -10,7 +10,7 @@ import pytest
 from adapters.astm.dialect import load_dialect, match_dialect
 from adapters.astm.records import AstmMessage, parse_transmission
 from adapters.canonical.codes import CodedValue, DeviceIdentity, PatientRef, ResultStatus
-from adapters.canonical.events import LabResult
+from adapters.canonical.events import LabResult, QcResult
 from adapters.codemap import CodeEntry, CodeMap, load_code_map
 from adapters.lis_analyzers.astm_results import lab_results_from_astm
 
@@ -233,6 +233,25 @@ LOCAL_RESULTS: dict[str, list[Spec]] = {
             (("WBC", 3.22, "10*3/uL", ("N",), F), ("MCV", 78.4, "fL", ("N",), P)),
         )
     ],
+    "generic_patient_and_qc_order_o12_q.astm": [
+        (
+            "26071600417",
+            F,
+            (("GLU", 6.1, "mmol/L", ("N",), F), ("CREA", 88.0, "umol/L", ("N",), F)),
+        ),
+        (
+            "26071600418",
+            F,
+            (("GLU", 5.4, "mmol/L", ("N",), F), ("CREA", 97.0, "umol/L", ("N",), F)),
+        ),
+    ],
+    "generic_whole_message_qc_h12_q.astm": [
+        (
+            "26071600001",
+            F,
+            (("WBC", 7.02, "10*9/L", ("N",), F), ("HGB", 131.0, "g/L", ("N",), F)),
+        )
+    ],
 }
 
 
@@ -242,15 +261,21 @@ def messages(path: Path) -> list[AstmMessage]:
     return parse_transmission(path.read_bytes())
 
 
-def results(path: Path, code_map: CodeMap | None = None) -> list[LabResult]:
-    out: list[LabResult] = []
+def results(path: Path, code_map: CodeMap | None = None) -> list[LabResult | QcResult]:
+    out: list[LabResult | QcResult] = []
     for message in messages(path):
         name = match_dialect(message.header.record.fields) or "generic"
         out += lab_results_from_astm(message, code_map or CodeMap.empty(), name, load_dialect(name))
     return out
 
 
-def summary(found: list[LabResult]) -> list[Spec]:
+def lab(path: Path, code_map: CodeMap | None = None) -> list[LabResult]:
+    found = results(path, code_map)
+    assert all(isinstance(r, LabResult) for r in found)
+    return [r for r in found if isinstance(r, LabResult)]
+
+
+def summary(found: list[LabResult | QcResult]) -> list[Spec]:
     return [
         (
             r.specimen_id,
@@ -284,7 +309,7 @@ def test_every_local_fixture_has_expectations() -> None:
 
 
 def test_patient_names_in_vietnamese_order_times_aware_and_comments_attached() -> None:
-    (result,) = results(LOCAL / "sysmex_xn_style_cbc_vn_patient.astm")
+    (result,) = lab(LOCAL / "sysmex_xn_style_cbc_vn_patient.astm")
     assert result.patient == PatientRef(
         id="BN2026-0042", name="Nguyễn Văn An", birth_date="1978-11-03", sex="male"
     )
@@ -300,7 +325,7 @@ def test_patient_names_in_vietnamese_order_times_aware_and_comments_attached() -
 
 
 def test_two_patients_ranges_and_order_times() -> None:
-    first, second = results(LOCAL / "erba_style_backtick_two_patients.astm")
+    first, second = lab(LOCAL / "erba_style_backtick_two_patients.astm")
     assert first.patient is not None
     assert second.patient is not None
     assert (first.patient.name, second.patient.name) == ("Lê Thị Hoa", "Phạm Đức")
@@ -316,13 +341,12 @@ def test_cancelled_order_without_results_is_kept_with_its_comment() -> None:
     assert cancelled.comments == ["Sample clotted"]
 
 
-def test_qc_is_marked_and_has_no_patient_and_loinc_comes_from_the_test_id() -> None:
+def test_qc_is_a_qc_result_with_its_level_and_loinc_comes_from_the_test_id() -> None:
     (qc,) = results(LOCAL / "horiba_style_qc_doubled_backslash_lf.astm")
-    assert qc.patient is None
-    assert qc.comments[0] == "specimen-role:control"
-    assert qc.comments[1:] == [
-        "MCV: NON_COMPLIANT_message WBC ABNORMAL; SUSPECTED_PATHOLOGY ANEMIA"
-    ]
+    assert isinstance(qc, QcResult)
+    assert (qc.role, qc.evidence, qc.ambiguous) == ("control", ["H-12=Q", "O-16=CTRL"], False)
+    assert qc.level == "CTRLLOW"
+    assert qc.comments == ["MCV: NON_COMPLIANT_message WBC ABNORMAL; SUSPECTED_PATHOLOGY ANEMIA"]
     assert [o.code.code if o.code else None for o in qc.observations] == ["6690-2", "787-2"]
     assert not any(o.unmapped for o in qc.observations)
 
@@ -339,7 +363,7 @@ def test_code_map_gives_hospital_code_and_loinc_else_unmapped() -> None:
 
 
 def test_phadia_placeholder_dates_are_no_date() -> None:
-    first = results(SHARED / "astm_phadia_immunocap_lis2_results.astm")[0]
+    first = lab(SHARED / "astm_phadia_immunocap_lis2_results.astm")[0]
     assert first.collected_at == datetime(2003, 5, 3, tzinfo=ICT)
     assert first.patient is None  # P-8 18991230 is the only thing the P record says
     assert first.comments == ["t2: Response value in RU 2140"]
@@ -348,6 +372,7 @@ def test_phadia_placeholder_dates_are_no_date() -> None:
 def test_a_mindray_bc_cbc_keeps_its_codes_and_names_the_dialect_that_read_it() -> None:
     path = LOCAL / "mindray_bc_style_cbc_vn_patient.astm"
     (result,) = results(path, load_code_map(EXAMPLE_MAP))
+    assert isinstance(result, LabResult)
     assert result.analyzer == DeviceIdentity(
         manufacturer="Mindray", model="BC-6800", dialect="mindray-bc"
     )
@@ -388,6 +413,5 @@ def test_every_result_names_the_dialect_it_was_read_with() -> None:
     for path in sorted(LOCAL.glob("*.astm")):
         for result in results(path):
             assert result.analyzer is not None
-            assert result.analyzer.dialect == match_dialect(
-                parse_transmission(path.read_bytes())[0].header.record.fields
-            )
+            header = parse_transmission(path.read_bytes())[0].header.record.fields
+            assert result.analyzer.dialect == (match_dialect(header) or "generic")

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from adapters.canonical.codes import DeviceIdentity, Observation, PatientRef, ResultStatus
-from adapters.canonical.events import LabResult
+from adapters.canonical.events import LabResult, QcResult
 from adapters.codemap import CodeMap
+from adapters.hl7.dialect import load_hl7_dialect, match_hl7_dialect, msh_fields
 from adapters.hl7.parse import parse_message
 from adapters.lis_analyzers.hl7_results import lab_results_from_hl7
 from tests.adapters.lis_analyzers.corpus import (
@@ -209,6 +210,21 @@ SYNTH_EDGE = Expected(  # the first OBR has no OBX; OBX 5 is an NA array
         ),
     ),
 )
+SYNTH_SPM4_QC = Expected(  # a control named only in SPM-4 (QC3): a QcResult, see test_qc.py
+    "hemalink-mw",
+    3,
+    0,
+    (
+        (
+            "26071500123",
+            (
+                Row("6690-2", 18.42, "10*9/L", ("N",), F, "6690-2", "H17"),
+                Row("718-7", 168.0, "g/L", ("N",), F, "718-7", "H02"),
+                Row("777-3", 512.0, "10*9/L", ("N",), F, "777-3", "H13"),
+            ),
+        ),
+    ),
+)
 EXPECTED = {
     "hl7_oru_r01_mindray_bc5380_cbc_loinc_99mrc_manual_example.hl7": BC5380,
     "hl7_oul_r22_ihe_law_lab29_abbott_alinity_m_viral_load.hl7": ALINITY,
@@ -219,19 +235,22 @@ EXPECTED = {
     "oul_r22_law_patient_and_control_specimens.hl7": SYNTH_LAW,
     "oul_r24_boditech_style_hba1c_tx_vn_patient.hl7": SYNTH_BODITECH,
     "oru_r01_edge_cases_empty_group_qualitative_repeats.hl7": SYNTH_EDGE,
+    "oul_r22_haematology_middleware_qc_in_spm4_only.hl7": SYNTH_SPM4_QC,
 }
-# Mindray BS puts the barcode in OBR-2 and its internal sample number in OBR-3.
-OBR_FIELDS = {"mindray-bs240": (2, 3)}
 
 
-def results_of(name: str) -> list[LabResult]:
+def results_of(name: str) -> list[LabResult | QcResult]:
+    """As the gateway reads the file with ``dialect = "auto"`` (Mindray BS: barcode in OBR-2)."""
     expected = EXPECTED[name]
-    return lab_results_from_hl7(
-        load(name),
-        example_map(),
-        expected.source,
-        obr_specimen_fields=OBR_FIELDS.get(expected.source, (3, 2)),
-    )
+    message = load(name)
+    dialect = load_hl7_dialect(match_hl7_dialect(msh_fields(message.msh)))
+    return lab_results_from_hl7(message, example_map(), expected.source, dialect=dialect)
+
+
+def lab(name: str) -> list[LabResult]:
+    found = results_of(name)
+    assert all(isinstance(r, LabResult) for r in found)
+    return [r for r in found if isinstance(r, LabResult)]
 
 
 def row_of(o: Observation) -> Row:
@@ -275,11 +294,13 @@ def test_observations_match_what_the_file_says(name: str) -> None:
 
 
 def test_bc5380_patient_analyzer_and_times() -> None:
-    (result,) = results_of("hl7_oru_r01_mindray_bc5380_cbc_loinc_99mrc_manual_example.hl7")
+    (result,) = lab("hl7_oru_r01_mindray_bc5380_cbc_loinc_99mrc_manual_example.hl7")
     assert result.patient == PatientRef(
         id="7393670", name="Joan JIang", birth_date="1990-08-04", sex="female"
     )
-    assert result.analyzer == DeviceIdentity(model="BC-5380", manufacturer="Mindray")
+    assert result.analyzer == DeviceIdentity(
+        model="BC-5380", manufacturer="Mindray", dialect="mindray-bc"
+    )
     assert [(t.code, t.system, t.display) for t in result.ordered_tests] == [
         ("00001", "99MRC", "Automated Count")
     ]
@@ -293,64 +314,65 @@ def test_bc5380_patient_analyzer_and_times() -> None:
 
 
 def test_law_times_take_the_offset_of_msh7_and_equipment_comes_from_obx18() -> None:
-    (alinity,) = results_of("hl7_oul_r22_ihe_law_lab29_abbott_alinity_m_viral_load.hl7")
+    (alinity,) = lab("hl7_oul_r22_ihe_law_lab29_abbott_alinity_m_viral_load.hl7")
     assert alinity.observations[0].observed_at == datetime(
         2026, 1, 12, 14, 29, 6, tzinfo=timezone(timedelta(hours=1))
     )  # OBX-19, MSH-7 +0100
     assert alinity.analyzer == DeviceIdentity(
-        model="Alinity m", manufacturer="Abbott", serial="M00001"
+        model="Alinity m", manufacturer="Abbott", serial="M00001", dialect="generic"
     )
     assert alinity.patient is None
     assert alinity.status is F
 
 
-def test_controls_are_kept_marked_and_supplemental_obx_become_comments() -> None:
+def test_controls_are_qc_results_and_supplemental_obx_become_comments() -> None:
     first, second = results_of("hl7_oul_r22_ihe_law_lab29_roche_cobas_pure_qc_truncated.hl7")
+    assert isinstance(first, QcResult)
+    assert isinstance(second, QcResult)
+    assert (first.role, first.control, first.ambiguous) == ("control", "PCCC1", False)
+    assert first.evidence == ["SPM-2.1.2=CONTROL", "SAC-3.2=CONTROL", "SPM-11=Q", "INV-3=CO"]
     assert first.comments == [
-        "specimen-role:control",
         "Pipetting_Time: 20250701191426",
         "CalibrationID: 54",
         "QC_TARGET: 8.78 mg/dL",
         "QC_SD_RANGE: 0.361 mg/dL",
     ]
-    assert second.comments[0] == "specimen-role:control"
     assert "QC_TARGET: 106 mg/dL" in second.comments
-    assert first.analyzer == DeviceIdentity(model="c303", manufacturer="ROCHE", serial="24V5-03")
+    assert first.analyzer == DeviceIdentity(
+        model="c303", manufacturer="ROCHE", serial="24V5-03", dialect="roche-cobas"
+    )
     assert first.observations[0].observed_at == datetime(
         2025, 7, 1, 19, 24, 46, tzinfo=timezone(timedelta(hours=9))
     )
     (cobas4800,) = results_of("hl7_oul_r22_roche_cobas4800_control_dr_and_text_value.hl7")
-    assert cobas4800.comments == [
-        "specimen-role:control",
-        "Run Execution Time Range: 20260612163740^20260612194324",
-    ]
+    assert isinstance(cobas4800, QcResult)
+    assert (cobas4800.role, cobas4800.control) == ("control", "NEG-CTRL-01")
+    assert cobas4800.comments == ["Run Execution Time Range: 20260612163740^20260612194324"]
 
 
 def test_boditech_specimen_comes_from_spm_not_the_zero_in_obr3() -> None:
-    (result,) = results_of("hl7_oul_r24_boditech_ichroma2_hba1c_tx_values.hl7")
+    (result,) = lab("hl7_oul_r24_boditech_ichroma2_hba1c_tx_values.hl7")  # MSH-11 T ignored
     assert result.patient == PatientRef(id="PT0001")  # PID-8 "-" is no sex
     assert result.status is P
     assert result.collected_at == datetime(2026, 3, 23, 14, 43, 11, tzinfo=ICT)
 
 
 def test_synthetic_vietnamese_patients_keep_their_diacritics() -> None:
-    (bc_result,) = results_of("oru_r01_mindray_bc_style_cbc_vn_patient.hl7")
+    (bc_result,) = lab("oru_r01_mindray_bc_style_cbc_vn_patient.hl7")
     assert bc_result.patient == PatientRef(
         id="BN2026000123", name="Trần Thị Bích Ngọc", birth_date="1987-02-14", sex="female"
     )
     assert bc_result.status is C  # final and corrected results: the group is corrected
-    law = results_of("oul_r22_law_patient_and_control_specimens.hl7")
-    assert [r.patient.name if r.patient else None for r in law] == [
+    *patients, control = results_of("oul_r22_law_patient_and_control_specimens.hl7")
+    assert [
+        r.patient.name if isinstance(r, LabResult) and r.patient else None for r in patients
+    ] == [
         "Lê Văn Minh Đức",
         "Lê Văn Minh Đức",
-        None,
-    ]  # a control has no patient
-    assert [r.comments[:1] for r in law] == [
-        ["Pipetting_Time: 20260402091002"],
-        [],
-        ["specimen-role:control"],
     ]
-    (boditech,) = results_of("oul_r24_boditech_style_hba1c_tx_vn_patient.hl7")
+    assert isinstance(control, QcResult)  # a control has no patient
+    assert [r.comments[:1] for r in patients] == [["Pipetting_Time: 20260402091002"], []]
+    (boditech,) = lab("oul_r24_boditech_style_hba1c_tx_vn_patient.hl7")
     assert boditech.patient == PatientRef(
         id="BN2026000789", name="Phạm Thị Thu Hương", sex="female"
     )

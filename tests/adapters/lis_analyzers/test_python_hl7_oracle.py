@@ -78,7 +78,7 @@ def oracle(name: str) -> list[tuple[str | float | None, str | None]]:
 
 @pytest.mark.parametrize("name", SHARED_LAB_FILES + LOCAL_LAB_FILES)
 def test_values_and_units_agree_with_python_hl7(name: str) -> None:
-    results = lab_results_from_hl7(load(name), CodeMap.empty(), "x", obr_specimen_fields=(2, 3))
+    results = lab_results_from_hl7(load(name), CodeMap.empty(), "x")
     ours = [(o.value, o.unit) for r in results for o in r.observations]
     assert ours == oracle(name)
     assert ours  # every lab sample has results
