@@ -38,12 +38,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"{args.config}: refusing to start; fix the lines above", file=sys.stderr)
         return 2
     from edge_store import StoreError  # noqa: PLC0415
+    from gateway.http import ControlPortError  # noqa: PLC0415
 
     try:
         asyncio.run(run_gateway(settings))
     except StoreError as exc:
         print(f"{settings.store.path}: {exc}", file=sys.stderr)
         return 3
+    except ControlPortError as exc:
+        listen = settings.http.listen
+        print(f"{args.config}: http.listen: {listen!r} {exc}; refusing to start", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -87,6 +87,13 @@ def problems_from_validation_error(
     return [_problem(details, file, data) for details in error.errors(include_url=False)]
 
 
+def problem_at(
+    loc: Loc, value: object, message: str, *, file: str, data: dict[str, object]
+) -> ConfigProblem:
+    """A problem found after validation (e.g. across sections), located like pydantic's."""
+    return ConfigProblem(file, _key_path(loc, data), render_value(loc, value), message)
+
+
 def _problem(details: ErrorDetails, file: str, data: dict[str, object]) -> ConfigProblem:
     loc: Loc = tuple(details["loc"])
     key_path = _key_path(loc, data)

@@ -169,7 +169,11 @@ class Gateway:
 
     async def run(self) -> None:
         await self.pipeline.start()
-        await self.control.start()
+        try:
+            await self.control.start()
+        except BaseException:
+            await self.outbox.close()  # releases the store lock; nothing was started yet
+            raise
         forwarder = asyncio.create_task(self._keep_forwarding(), name="forwarder")
         housekeeping = asyncio.create_task(self._housekeeping(), name="housekeeping")
         runners = [

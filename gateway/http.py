@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,6 +28,10 @@ _MAX_REQUEST_LINE = 4096
 class Verdict:
     ok: bool
     checks: dict[str, str]
+
+
+class ControlPortError(Exception):
+    """The control surface cannot listen (port in use, address not on this host): a config error."""
 
 
 class ControlServer:
@@ -50,7 +55,13 @@ class ControlServer:
         return port
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self._host, self._port)
+        try:
+            self._server = await asyncio.start_server(self._handle, self._host, self._port)
+        except OSError as exc:
+            # EADDRINUSE above all: a traceback and exit 1 would make systemd restart in a loop.
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            msg = f"cannot listen on {self._host}:{self._port}: {reason}"
+            raise ControlPortError(msg) from None
         log.info(
             "control surface on http://%s:%d (/metrics /healthz /readyz)", self._host, self.port
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from pathlib import Path
 
@@ -116,3 +117,39 @@ def test_run_refuses_a_corrupt_store_with_the_fix(tmp_path: Path) -> None:
     assert result.returncode == 3
     assert str(tmp_path / "outbox.db") in result.stderr
     assert "move it aside" in result.stderr.lower() or "fresh" in result.stderr.lower()
+
+
+def _http_port(config: Path) -> int:
+    return int(config.read_text().split('listen = "127.0.0.1:')[1].split('"')[0])
+
+
+def test_run_with_the_http_port_taken_is_a_config_error_not_a_crash(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "mqtt://127.0.0.1:9", devices=GOOD_DEVICE)
+    port = _http_port(config)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        result = wardlink("run", "--config", str(config))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "refusing to start" in line]
+    assert errors == [
+        f"{config}: http.listen: '127.0.0.1:{port}' cannot listen on 127.0.0.1:{port}: "
+        "Address already in use; refusing to start"
+    ]
+
+
+def test_config_check_catches_a_device_on_the_http_port(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "mqtt://127.0.0.1:1883", devices=GOOD_DEVICE)
+    port = _http_port(config)
+    config.write_text(
+        config.read_text()
+        + f'[[devices]]\nid = "s-2"\nkind = "serial-scanner"\nconnection = "listen://0.0.0.0:{port}"\n'
+    )
+    result = wardlink("config", "check", str(config))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"{config}: devices[1] (id=s-2).connection: 'listen://0.0.0.0:{port}' listens on port "
+        f"{port}, the port of http.listen (127.0.0.1:{port}); give the device or the control "
+        "surface another port"
+    ]
