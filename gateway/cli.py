@@ -14,17 +14,16 @@ from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 
-from gateway.config_check import check_config_file, load_settings
+from gateway.config_check import load_settings
 from gateway.config_errors import ConfigError
+from gateway.credentials import RedactingFormatter, redact
 from gateway.sim_command import add_sim_command
 
 
 def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper()),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    logging.basicConfig(level=getattr(logging, level.upper()), handlers=[handler])
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -37,6 +36,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr)
         print(f"{args.config}: refusing to start; fix the lines above", file=sys.stderr)
         return 2
+    for line in settings.mqtt.loose_secret_files():
+        logging.getLogger("wardlink.config").warning("%s: mqtt.%s", args.config, line)
     from edge_store import StoreError  # noqa: PLC0415
     from gateway.http import ControlPortError  # noqa: PLC0415
 
@@ -53,11 +54,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_config_check(args: argparse.Namespace) -> int:
-    lines = check_config_file(args.file)
-    for line in lines:
-        print(line)
-    if lines:
+    try:
+        settings = load_settings(args.file)
+    except ConfigError as exc:
+        print("\n".join(exc.lines()))
         return 1
+    for line in settings.mqtt.loose_secret_files():
+        print(f"{args.file}: warning: mqtt.{line}")
     print(f"{args.file}: ok")
     return 0
 
@@ -123,7 +126,7 @@ def _cmd_consume(args: argparse.Namespace) -> int:
 
     url = urlsplit(args.broker)
     if url.scheme != "mqtt" or not url.hostname:
-        print(f"--broker {args.broker!r}: expected mqtt://host:port", file=sys.stderr)
+        print(f"--broker {redact(repr(args.broker))}: expected mqtt://host:port", file=sys.stderr)
         return 2
     options = ConsumeOptions(
         host=url.hostname,

@@ -56,7 +56,7 @@ class RunnerDevice:
 
 def open_outbox(settings: Settings, *, owner: bool = False) -> Outbox:
     store = settings.store
-    Path(store.path).parent.mkdir(parents=True, exist_ok=True)
+    Path(store.path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     return Outbox(
         Path(store.path),
         durability=Durability(store.durability),

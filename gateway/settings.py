@@ -30,6 +30,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from gateway.credentials import loose_secret_files
 from gateway.inventory import DeviceSettings, Slug, validate_inventory
 
 _MQTT_DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
@@ -70,6 +71,9 @@ class MqttSettings(BaseModel):
     resend_unacked_after_s: float = Field(default=60.0, gt=0)
     reconnect_min_s: float = Field(default=0.5, gt=0)
     reconnect_max_s: float = Field(default=30.0, gt=0)
+    readable_secret_files: Literal["warn", "refuse"] = "warn"  # noqa: S105 - a policy
+    """What a secret file (password, key, passphrase) readable by others does: a warning in the
+    log, or a refusal to start (the shipped systemd unit sets ``refuse``)."""
 
     @field_validator("url")
     @classmethod
@@ -112,7 +116,20 @@ class MqttSettings(BaseModel):
             raise ValueError("ca_file, cert_file and key_file need an mqtts:// url")
         if self.reconnect_max_s < self.reconnect_min_s:
             raise ValueError("reconnect_max_s must not be below reconnect_min_s")
+        refuse = self.readable_secret_files == "refuse"  # noqa: S105 - a policy, not a secret
+        if refuse and (loose := self.loose_secret_files()):
+            raise ValueError("; ".join(loose) + ' (or set readable_secret_files = "warn")')
         return self
+
+    def loose_secret_files(self) -> list[str]:
+        """One line per secret file that other users may read (empty when all are private)."""
+        return loose_secret_files(
+            [
+                ("password_file", self.password_file),
+                ("key_file", self.key_file),
+                ("key_passphrase_file", self.key_passphrase_file),
+            ]
+        )
 
     @property
     def host(self) -> str:
