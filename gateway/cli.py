@@ -150,6 +150,35 @@ def _cmd_consume(args: argparse.Namespace) -> int:
         return 2
 
 
+def _cmd_unmapped(args: argparse.Namespace) -> int:
+    import urllib.error  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
+    if args.url:
+        base = args.url.rstrip("/")
+    else:
+        try:
+            base = f"http://{load_settings(args.config).http.listen}"
+        except ConfigError as exc:
+            print("\n".join(exc.lines()), file=sys.stderr)
+            return 2
+    try:
+        with urllib.request.urlopen(f"{base}/api/unmapped-codes", timeout=10) as answer:  # noqa: S310
+            listing = json.loads(answer.read())
+    except (OSError, ValueError) as exc:
+        print(f"{base}: cannot read the gateway's unmapped codes: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(listing, indent=2))
+        return 0
+    for device, codes in listing.items():
+        for code, count in codes["codes"].items():
+            print(f"{device}\t{count}\t{code}")
+        if codes["other"]:
+            print(f"{device}\t{codes['other']}\t(other codes, past the per-device limit)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wardlink", description=__doc__)
     parser.add_argument(
@@ -198,6 +227,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="answer analyzers' host queries from this CSV (specimen_id,tests,...)",
     )
     consume.set_defaults(func=_cmd_consume)
+    unmapped = commands.add_parser(
+        "unmapped", help="list local test codes the code maps do not know (a running gateway)"
+    )
+    gateway = unmapped.add_mutually_exclusive_group(required=True)
+    gateway.add_argument("--config", "-c", type=Path, help="reach the gateway at its http.listen")
+    gateway.add_argument("--url", help="the control surface, e.g. http://127.0.0.1:9108")
+    unmapped.add_argument("--json", action="store_true", help="the API's JSON as it is")
+    unmapped.set_defaults(func=_cmd_unmapped)
     add_sim_command(commands)
     return parser
 

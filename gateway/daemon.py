@@ -136,7 +136,12 @@ class Gateway:
         )
         host, _, port = settings.http.listen.rpartition(":")
         self.control = ControlServer(
-            host, int(port), self.metrics.registry, self.liveness, self.readiness
+            host,
+            int(port),
+            self.metrics.registry,
+            self.liveness,
+            self.readiness,
+            api={"/api/unmapped-codes": self.pipeline.unmapped.listing},
         )
         self._housekept_at = time.monotonic()
         for device in settings.devices:

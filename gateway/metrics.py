@@ -29,8 +29,9 @@ class Metrics:
         )
         self.unmapped = Counter(
             "wardlink_unmapped_codes_total",
-            "Results forwarded with a local test code the code map does not know: rows to add",
-            ["device", "code"],
+            "Results forwarded with a local test code the code map does not know: rows to add "
+            "(the codes: GET /api/unmapped-codes or `wardlink unmapped`; never a label)",
+            ["device"],
             registry=r,
         )
         self.rejected = Counter(

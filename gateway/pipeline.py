@@ -22,6 +22,7 @@ from gateway.query_desk import QueryDesk
 from gateway.rejects import RejectArchive
 from gateway.status import StatusBoard
 from gateway.topics import Topics, lane_for
+from gateway.unmapped import UnmappedCodes
 
 log = logging.getLogger("wardlink.pipeline")
 
@@ -58,6 +59,7 @@ class Pipeline:
         self._ids = UlidFactory()
         self._seq: dict[str, int] = {}
         self._closed = False
+        self.unmapped = UnmappedCodes()
         self.refusing = False
         """True from a refused commit until the next successful one (readiness, metric)."""
 
@@ -146,8 +148,9 @@ class Pipeline:
             if isinstance(event, LabResult):
                 for observation in event.observations:
                     if observation.unmapped:
-                        code = observation.local_code.code
-                        self._metrics.unmapped.labels(device=device_id, code=code).inc()
+                        # The code is device input: counted in memory, never a label (issue 11).
+                        self._metrics.unmapped.labels(device=device_id).inc()
+                        self.unmapped.count(device_id, observation.local_code.code)
         return [entry.id for entry in entries]
 
     def _give_back(self, device_id: str, first: int, last: int) -> None:
