@@ -40,6 +40,13 @@ class Metrics:
             ["device"],
             registry=r,
         )
+        self.rejects_unkept = Counter(
+            "wardlink_intake_rejected_unkept_total",
+            "Rejected input counted but not kept under rejected/ (reason: queue full, budget, "
+            "disk, error)",
+            ["reason"],
+            registry=r,
+        )
         self.refused = Counter(
             "wardlink_intake_refused_total",
             "Events refused because the store could not commit them (quota, disk, error)",

@@ -184,14 +184,8 @@ class Pipeline:
 
     def count_rejected(self, device_id: str, reason: str, raw: bytes | None = None) -> None:
         self._metrics.rejected.labels(device=device_id).inc()
-        kept = (
-            None
-            if raw is None or self._rejects is None
-            else self._rejects.keep(device_id, reason, raw)
-        )
-        log.warning(
-            "device %s: input rejected: %s%s",
-            device_id,
-            reason,
-            f" (kept as {kept})" if kept else "",
-        )
+        if self._rejects is not None:
+            # Kept, and logged once per burst, off the event loop (the archive never blocks).
+            self._rejects.keep(device_id, reason, raw or b"")
+        else:
+            log.warning("device %s: input rejected: %s", device_id, reason)

@@ -168,6 +168,25 @@ class StoreSettings(BaseModel):
     min_free_mb: int = Field(default=64, ge=0)
     retention_hours: int = Field(default=168, gt=0)
     max_batch: int = Field(default=2000, gt=0)
+    reject_budget_mb: float | None = Field(default=None, gt=0)
+    """Room for rejected device input (``rejected/``), taken out of ``quota_mb`` so garbage can
+    never crowd out results; default 1/32 of the quota, at most half of it."""
+
+    @model_validator(mode="after")
+    def _budget_fits(self) -> StoreSettings:
+        if self.reject_budget_mb is not None and self.reject_budget_mb > self.quota_mb / 2:
+            raise ValueError("reject_budget_mb must be at most half of quota_mb")
+        return self
+
+    @property
+    def reject_budget_bytes(self) -> int:
+        budget_mb = self.reject_budget_mb or self.quota_mb / 32
+        return int(budget_mb * 1024 * 1024)
+
+    @property
+    def outbox_quota_bytes(self) -> int:
+        """The outbox's own share of ``quota_mb``: the rest is the reject budget."""
+        return self.quota_mb * 1024 * 1024 - self.reject_budget_bytes
 
 
 class HttpSettings(BaseModel):
