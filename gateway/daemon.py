@@ -129,7 +129,7 @@ class Gateway:
             Path(settings.store.path).parent / "rejected",
             budget_bytes=settings.store.reject_budget_bytes,
             min_free_bytes=settings.store.min_free_mb * 1024 * 1024,
-            on_unkept=lambda why: self.metrics.rejects_unkept.labels(reason=why).inc(),
+            on_unkept=lambda why, n: self.metrics.rejects_unkept.labels(reason=why).inc(n),
         )
         self.pipeline = Pipeline(
             topics=self.topics,

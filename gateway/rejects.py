@@ -25,14 +25,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import queue
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from gateway.reject_records import SUFFIX, Burst, record_bytes
 
@@ -44,9 +43,9 @@ _MAX_SAMPLES = 64
 _STOP = object()
 
 
-@dataclass(frozen=True)
-class _Reject:
-    at: float
+class _Reject(NamedTuple):
+    at: float  # wall clock, for the record
+    arrived: float  # monotonic: bursts are told apart by when rejects happened, not when written
     device: str
     reason: str
     head: bytes  # at most record_bytes, cut on the caller's side to bound the queue
@@ -64,7 +63,7 @@ class RejectArchive:
         quiet_s: float = 2.0,
         max_burst_s: float = 30.0,
         queue_size: int = 256,
-        on_unkept: Callable[[str], None] | None = None,
+        on_unkept: Callable[[str, int], None] | None = None,
         start: bool = True,
     ) -> None:
         self.directory = directory
@@ -73,14 +72,20 @@ class RejectArchive:
         self._record_bytes = record_bytes
         self._quiet_s = quiet_s
         self._max_burst_s = max_burst_s
-        self._queue: queue.Queue[_Reject | object] = queue.Queue(maxsize=queue_size)
-        self._on_unkept = on_unkept or (lambda _why: None)
+        # A deque and an event rather than queue.Queue: Queue.put takes a lock and notifies the
+        # writer for every item, which cost as much as the rest of a reject on the event loop.
+        self._pending: deque[_Reject | object] = deque()
+        self._queue_size = queue_size
+        self._wake = threading.Event()
+        self._on_unkept = on_unkept or (lambda _why, _count: None)
         self._bursts: dict[str, Burst] = {}
         self._records: dict[str, deque[tuple[Path, int]]] = {}
         self._used: dict[str, int] = {}
+        self._used_total = 0
         self._written = 0
-        self.unkept = 0
-        """Rejects counted but not kept: queue full, over budget, no disk headroom, or error."""
+        # Each counter has one writer: the caller's thread drops, the writer thread loses records.
+        self._dropped = 0
+        self._not_written = 0
         self._thread = threading.Thread(target=self._run, name="rejects", daemon=True)
         if start:
             self.start()
@@ -89,13 +94,16 @@ class RejectArchive:
 
     def keep(self, device_id: str, reason: str, raw: bytes) -> None:
         """Queue a reject for its device's burst; if the queue is full, drop and count it."""
-        item = _Reject(
-            time.time(), device_id, reason[:_MAX_REASON_CHARS], raw[: self._record_bytes], len(raw)
+        if len(self._pending) >= self._queue_size:
+            self._dropped += 1
+            self._on_unkept("queue full", 1)
+            return
+        reason, head = reason[:_MAX_REASON_CHARS], raw[: self._record_bytes]
+        self._pending.append(
+            _Reject(time.time(), time.monotonic(), device_id, reason, head, len(raw))
         )
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:
-            self._unkept("queue full")
+        if not self._wake.is_set():
+            self._wake.set()
 
     def start(self) -> None:
         self._thread.start()
@@ -104,32 +112,42 @@ class RejectArchive:
         """Write the open bursts and stop the thread (blocking: call it from a thread)."""
         if not self._thread.is_alive():
             return
-        with contextlib.suppress(queue.Full):
-            self._queue.put(_STOP, timeout=timeout_s)
+        self._pending.append(_STOP)
+        self._wake.set()
         self._thread.join(timeout_s)
 
     @property
     def used_bytes(self) -> int:
-        return sum(self._used.values())
+        """Bytes of the records on disk (written by the thread; read anywhere)."""
+        return self._used_total
+
+    @property
+    def unkept(self) -> int:
+        """Rejects counted but not kept: queue full, over budget, no disk headroom, or error."""
+        return self._dropped + self._not_written
 
     # -- the writer thread ------------------------------------------------------------------
 
     def _run(self) -> None:
         self._load_index()
         while True:
-            try:
-                item = self._queue.get(timeout=self._next_close_in())
-            except queue.Empty:
-                item = None
-            if item is _STOP:
-                for burst in list(self._bursts.values()):
-                    self._close(burst)
-                return
-            if isinstance(item, _Reject):
-                self._add(item)
+            self._wake.wait(self._next_close_in())
+            self._wake.clear()  # before draining: an item appended meanwhile sets it again
+            for _ in range(len(self._pending)):  # what is there now: closes are due too
+                item = self._pending.popleft()
+                if item is _STOP:
+                    for burst in list(self._bursts.values()):
+                        self._close(burst)
+                    return
+                if isinstance(item, _Reject):
+                    self._add(item)
+            # A quiet gap is judged only with the queue drained: a writer running behind must
+            # not split a burst that the device sent without a pause.
+            caught_up = not self._pending
             now = time.monotonic()
             for burst in list(self._bursts.values()):
-                if now - burst.last >= self._quiet_s or now - burst.started >= self._max_burst_s:
+                quiet = caught_up and now - burst.last >= self._quiet_s
+                if quiet or now - burst.started >= self._max_burst_s:
                     self._close(burst)
 
     def _next_close_in(self) -> float | None:
@@ -142,17 +160,16 @@ class RejectArchive:
         return max(0.0, due - time.monotonic())
 
     def _add(self, reject: _Reject) -> None:
-        now = time.monotonic()
         burst = self._bursts.get(reject.device)
         if burst is None:
-            burst = self._bursts[reject.device] = Burst(reject.device, reject.at, now)
+            burst = self._bursts[reject.device] = Burst(reject.device, reject.at, reject.arrived)
             log.warning(
                 "device %s: input rejected: %s (rejects that follow are counted and kept "
                 "together in one record)",
                 reject.device,
                 reject.reason,
             )
-        burst.last = now
+        burst.last = reject.arrived
         burst.rejects += 1
         burst.rejected_bytes += reject.size
         reason = reject.reason
@@ -168,7 +185,7 @@ class RejectArchive:
     def _close(self, burst: Burst) -> None:
         del self._bursts[burst.device]
         data = record_bytes(burst)
-        path = self._write(burst.device, data)
+        path, why = self._write(burst.device, data)
         seconds = burst.last - burst.started
         where = f"kept as {path}" if path else "not kept (see wardlink.rejects warnings)"
         log.warning(
@@ -180,18 +197,18 @@ class RejectArchive:
             where,
         )
         if path is None:
-            self.unkept += burst.rejects
+            self._not_written += burst.rejects
+            self._on_unkept(why, burst.rejects)
 
-    def _write(self, device: str, data: bytes) -> Path | None:
+    def _write(self, device: str, data: bytes) -> tuple[Path | None, str]:
+        """Write one record; ``(path, "")``, or ``(None, why not)``."""
         if len(data) > self._budget:
-            self._on_unkept("budget")
-            return None
+            return None, "budget"
         try:
             free = os.statvfs(self.directory.parent)
             if free.f_bavail * free.f_frsize - len(data) < self._min_free + self._budget:
                 log.warning("rejected input of %s not kept: the disk is nearly full", device)
-                self._on_unkept("disk")
-                return None
+                return None, "disk"
             while self.used_bytes + len(data) > self._budget:
                 self._evict_one()
             folder = self.directory / device
@@ -208,16 +225,20 @@ class RejectArchive:
             partial.replace(path)
         except OSError as exc:
             log.warning("could not keep rejected input of %s: %s", device, exc)
-            self._on_unkept("error")
-            return None
-        self._records.setdefault(device, deque()).append((path, len(data)))
-        self._used[device] = self._used.get(device, 0) + len(data)
-        return path
+            return None, "error"
+        self._account(device, path, len(data))
+        return path, ""
+
+    def _account(self, device: str, path: Path, size: int) -> None:
+        self._records.setdefault(device, deque()).append((path, size))
+        self._used[device] = self._used.get(device, 0) + size
+        self._used_total += size
 
     def _evict_one(self) -> None:
         device = max(self._used, key=lambda d: self._used[d])
         path, size = self._records[device].popleft()
         self._used[device] -= size
+        self._used_total -= size
         if not self._records[device]:
             del self._records[device], self._used[device]
         with contextlib.suppress(FileNotFoundError):
@@ -236,14 +257,8 @@ class RejectArchive:
                     if path.suffix == ".part":
                         path.unlink()
                         continue
-                    size = path.stat().st_size
-                    self._records.setdefault(folder.name, deque()).append((path, size))
-                    self._used[folder.name] = self._used.get(folder.name, 0) + size
+                    self._account(folder.name, path, path.stat().st_size)
             while self._used and self.used_bytes > self._budget:  # a smaller budget than before
                 self._evict_one()
         except OSError as exc:
             log.warning("could not read the rejected-input folder %s: %s", self.directory, exc)
-
-    def _unkept(self, why: str) -> None:
-        self.unkept += 1
-        self._on_unkept(why)

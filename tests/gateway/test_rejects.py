@@ -41,7 +41,7 @@ def test_keep_never_waits_for_the_writer(tmp_path: Path) -> None:
 
 def test_a_burst_is_one_record_and_a_quiet_gap_starts_the_next(tmp_path: Path) -> None:
     archive = RejectArchive(
-        tmp_path / "rejected", budget_bytes=KIB * KIB, quiet_s=0.2, queue_size=1000
+        tmp_path / "rejected", budget_bytes=KIB * KIB, quiet_s=2.0, queue_size=1000
     )
     for n in range(500):
         archive.keep("astm-1", "bad checksum" if n % 2 else "bad frame number", b"x%d" % n)
@@ -142,3 +142,22 @@ def test_any_rejects_are_counted_once_and_bounded(
         ):
             assert reason == sent_reason
             assert raw.startswith(sample)
+
+
+def test_no_record_takes_the_disk_headroom_the_outbox_needs(tmp_path: Path) -> None:
+    # More headroom asked for than this disk has free: the outbox would refuse results, so
+    # rejects must not be the ones to use the space.
+    free = os.statvfs(tmp_path).f_bavail * os.statvfs(tmp_path).f_frsize
+    unkept: list[tuple[str, int]] = []
+    archive = RejectArchive(
+        tmp_path / "rejected",
+        budget_bytes=KIB * KIB,
+        min_free_bytes=free,
+        on_unkept=lambda why, n: unkept.append((why, n)),
+    )
+    for _ in range(3):
+        archive.keep("astm-1", "bad checksum", b"\x02noise")
+    archive.close()
+    assert read_records(tmp_path / "rejected") == []
+    assert archive.unkept == 3
+    assert unkept == [("disk", 3)]
