@@ -9,9 +9,14 @@ store quota.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import stat
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from gateway.config_check import load_settings
 from gateway.daemon import Gateway
@@ -34,8 +39,17 @@ def devices(astm_port: int, hl7_port: int) -> str:
     )
 
 
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
 async def test_noise_on_an_astm_port_does_not_stall_an_hl7_device(
-    tmp_path: Path, mosquitto: Mosquitto
+    tmp_path: Path, mosquitto: Mosquitto, umask_022: None
 ) -> None:
     rng = random.Random(20261202)
     noise = rng.randbytes(NOISE_BYTES)
@@ -96,3 +110,11 @@ async def test_noise_on_an_astm_port_does_not_stall_an_hl7_device(
     assert on_disk <= REJECT_BUDGET_MB * 1024 * 1024
     assert 1 <= len(records) <= 10  # coalesced: one record per burst, not one per reject
     assert p99 < 1.0
+    # Patient data at rest: the store and the rejected input are the gateway user's only.
+    state = Path(gateway.settings.store.path).parent
+    loose = {
+        str(p.relative_to(state)): oct(stat.S_IMODE(p.stat().st_mode))
+        for p in state.rglob("*")
+        if p.name != "wardlink.toml" and stat.S_IMODE(p.stat().st_mode) & 0o077
+    }
+    assert loose == {}
