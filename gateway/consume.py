@@ -171,14 +171,14 @@ class Consumer:
             tally.duplicates += 1
             self._queue_ack(topic, envelope_id)  # its line is written (this run or before)
             return
+        if self._orders is not None and envelope["payload"]["kind"] == "order_query":
+            self._answer(topic, envelope["payload"])
+        # The bytes as they arrived (byte-faithful for audit); counted once written, not before.
+        line = pretty_line(envelope).encode() if self.options.pretty else payload
+        self._out.write_line(line)
         self._seen.add(envelope_id)
         tally.unique += 1
         tally.sequences.see(f"{envelope['gateway_id']}/{envelope['device_id']}", envelope["seq"])
-        if self._orders is not None and envelope["payload"]["kind"] == "order_query":
-            self._answer(topic, envelope["payload"])
-        # Written as the bytes that arrived: compact JSON on one line, byte-faithful for audit.
-        line = pretty_line(envelope).encode() if self.options.pretty else payload
-        self._out.write_line(line)
         self._queue_ack(topic, envelope_id)
 
     def _answer(self, topic: str, query: dict[str, Any]) -> None:
