@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import threading
 from pathlib import Path
 
 from tests.e2e.harness import PYTHON, _env, write_config
@@ -153,3 +154,31 @@ def test_config_check_catches_a_device_on_the_http_port(tmp_path: Path) -> None:
         f"{port}, the port of http.listen (127.0.0.1:{port}); give the device or the control "
         "surface another port"
     ]
+
+
+def test_unmapped_without_a_gateway_or_with_garbage_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    nobody = wardlink("unmapped", "--url", f"http://127.0.0.1:{port}")
+    assert nobody.returncode == 1
+    assert len(nobody.stderr.splitlines()) == 1
+    assert "cannot read the gateway's unmapped codes" in nobody.stderr
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+
+        def answer_garbage() -> None:
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(4096)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{not json")
+
+        thread = threading.Thread(target=answer_garbage)
+        thread.start()
+        garbage = wardlink("unmapped", "--url", f"http://127.0.0.1:{server.getsockname()[1]}")
+        thread.join(10)
+    assert garbage.returncode == 1
+    assert len(garbage.stderr.splitlines()) == 1
+    assert "cannot read the gateway's unmapped codes" in garbage.stderr
