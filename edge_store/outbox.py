@@ -39,6 +39,7 @@ from edge_store.hot_path import (
     prune_message_keys,
 )
 from edge_store.owner_lock import acquire_owner_lock, release_owner_lock
+from edge_store.private_files import make_private
 from edge_store.records import NewEntry, OutboxStats, State, StoredEntry
 from edge_store.schema import (
     ENTRY_COLUMNS,
@@ -102,7 +103,7 @@ class Outbox:
         self._clock = clock
         self._delivered = (State.ACKED,) if end_to_end else (State.SENT, State.ACKED)
         self._shortage: Shortage | None = None  # remembered so a full store logs once
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private(path)
         self._owner_lock = acquire_owner_lock(path) if owner else None
         try:
             fresh = check_file(path, busy_timeout_s)

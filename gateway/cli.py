@@ -14,17 +14,16 @@ from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 
-from gateway.config_check import check_config_file, load_settings
+from gateway.config_check import load_settings
 from gateway.config_errors import ConfigError
+from gateway.credentials import RedactingFormatter, redact
 from gateway.sim_command import add_sim_command
 
 
 def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper()),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    logging.basicConfig(level=getattr(logging, level.upper()), handlers=[handler])
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -37,22 +36,31 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr)
         print(f"{args.config}: refusing to start; fix the lines above", file=sys.stderr)
         return 2
+    for line in settings.mqtt.loose_secret_files():
+        logging.getLogger("wardlink.config").warning("%s: mqtt.%s", args.config, line)
     from edge_store import StoreError  # noqa: PLC0415
+    from gateway.http import ControlPortError  # noqa: PLC0415
 
     try:
         asyncio.run(run_gateway(settings))
     except StoreError as exc:
         print(f"{settings.store.path}: {exc}", file=sys.stderr)
         return 3
+    except ControlPortError as exc:
+        listen = settings.http.listen
+        print(f"{args.config}: http.listen: {listen!r} {exc}; refusing to start", file=sys.stderr)
+        return 2
     return 0
 
 
 def _cmd_config_check(args: argparse.Namespace) -> int:
-    lines = check_config_file(args.file)
-    for line in lines:
-        print(line)
-    if lines:
+    try:
+        settings = load_settings(args.file)
+    except ConfigError as exc:
+        print("\n".join(exc.lines()))
         return 1
+    for line in settings.mqtt.loose_secret_files():
+        print(f"{args.file}: warning: mqtt.{line}")
     print(f"{args.file}: ok")
     return 0
 
@@ -118,7 +126,7 @@ def _cmd_consume(args: argparse.Namespace) -> int:
 
     url = urlsplit(args.broker)
     if url.scheme != "mqtt" or not url.hostname:
-        print(f"--broker {args.broker!r}: expected mqtt://host:port", file=sys.stderr)
+        print(f"--broker {redact(repr(args.broker))}: expected mqtt://host:port", file=sys.stderr)
         return 2
     options = ConsumeOptions(
         host=url.hostname,
@@ -140,6 +148,35 @@ def _cmd_consume(args: argparse.Namespace) -> int:
     except OrderFileError as exc:
         print(exc, file=sys.stderr)
         return 2
+
+
+def _cmd_unmapped(args: argparse.Namespace) -> int:
+    import urllib.error  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
+    if args.url:
+        base = args.url.rstrip("/")
+    else:
+        try:
+            base = f"http://{load_settings(args.config).http.listen}"
+        except ConfigError as exc:
+            print("\n".join(exc.lines()), file=sys.stderr)
+            return 2
+    try:
+        with urllib.request.urlopen(f"{base}/api/unmapped-codes", timeout=10) as answer:  # noqa: S310
+            listing = json.loads(answer.read())
+    except (OSError, ValueError) as exc:
+        print(f"{base}: cannot read the gateway's unmapped codes: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(listing, indent=2))
+        return 0
+    for device, codes in listing.items():
+        for code, count in codes["codes"].items():
+            print(f"{device}\t{count}\t{code}")
+        if codes["other"]:
+            print(f"{device}\t{codes['other']}\t(other codes, past the per-device limit)")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -190,6 +227,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="answer analyzers' host queries from this CSV (specimen_id,tests,...)",
     )
     consume.set_defaults(func=_cmd_consume)
+    unmapped = commands.add_parser(
+        "unmapped", help="list local test codes the code maps do not know (a running gateway)"
+    )
+    gateway = unmapped.add_mutually_exclusive_group(required=True)
+    gateway.add_argument("--config", "-c", type=Path, help="reach the gateway at its http.listen")
+    gateway.add_argument("--url", help="the control surface, e.g. http://127.0.0.1:9108")
+    unmapped.add_argument("--json", action="store_true", help="the API's JSON as it is")
+    unmapped.set_defaults(func=_cmd_unmapped)
     add_sim_command(commands)
     return parser
 

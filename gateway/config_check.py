@@ -14,7 +14,13 @@ from pathlib import Path
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from gateway.config_errors import ConfigError, ConfigProblem, problems_from_validation_error
+from gateway.config_errors import (
+    ConfigError,
+    ConfigProblem,
+    problem_at,
+    problems_from_validation_error,
+)
+from gateway.inventory import http_port_conflicts
 from gateway.settings import SECRET_KEYS, Settings, read_settings
 
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
@@ -31,6 +37,10 @@ def load_settings(path: Path) -> Settings:
     problems = _secrets_in_clear(data, file)
     try:
         settings = read_settings(path)
+        problems += [
+            problem_at(("devices", c.index, c.field), c.value, c.message, file=file, data=data)
+            for c in http_port_conflicts(settings.devices, settings.http.listen)
+        ]
     except ValidationError as exc:
         problems += problems_from_validation_error(exc, file=file, data=data)
     except SettingsError as exc:

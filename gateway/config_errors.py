@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
+from gateway.credentials import redact
 from gateway.inventory import DeviceSettings
 from gateway.registry import DEVICE_KINDS, options_model_of
 from gateway.settings import SECRET_KEYS, Settings
@@ -48,7 +49,8 @@ class ConfigProblem:
 
     def line(self) -> str:
         shown = "" if self.value is None else f"{self.value} "
-        return f"{self.file}: {self.key_path}: {shown}{self.message}"
+        # Credentials in a URL are masked wherever they come from (value, message, env).
+        return redact(f"{self.file}: {self.key_path}: {shown}{self.message}")
 
 
 class ConfigError(Exception):
@@ -68,7 +70,7 @@ def render_value(loc: Loc, value: object) -> str | None:
         return "'***'"
     if isinstance(value, dict | list):
         return None
-    text = repr(value)
+    text = redact(repr(value))
     if len(text) > _MAX_VALUE_CHARS:
         text = text[: _MAX_VALUE_CHARS - 1] + "…"
     return text
@@ -85,6 +87,13 @@ def problems_from_validation_error(
         data: The file's parsed TOML, used to name devices and find their kind.
     """
     return [_problem(details, file, data) for details in error.errors(include_url=False)]
+
+
+def problem_at(
+    loc: Loc, value: object, message: str, *, file: str, data: dict[str, object]
+) -> ConfigProblem:
+    """A problem found after validation (e.g. across sections), located like pydantic's."""
+    return ConfigProblem(file, _key_path(loc, data), render_value(loc, value), message)
 
 
 def _problem(details: ErrorDetails, file: str, data: dict[str, object]) -> ConfigProblem:

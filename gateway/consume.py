@@ -2,7 +2,11 @@
 
 Ops use it to watch a ward; tests use it as the receiving side. It PUBACKs a message only after
 its line is written (paho's manual ack) and, with ``--ack``, confirms envelope ids on the
-gateway's ack topic so the gateway may consider them delivered end to end.
+gateway's ack topic, so the gateway may consider them delivered end to end, only after their
+lines are fsynced (:mod:`gateway.consume_output`). A write that fails stops the consumer with
+one line and a non-zero exit: what it did not keep is neither PUBACKed nor acknowledged, so the
+broker and the gateway still hold it. So does a network thread that dies: the process stops
+instead of living on without consuming.
 """
 
 from __future__ import annotations
@@ -16,19 +20,20 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import fastjsonschema
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from gateway.consume_output import JsonLinesOutput
+from gateway.consume_report import Tally, pretty_line
 from gateway.envelope_validation import EnvelopeValidator
 from gateway.mqtt_properties import DIGEST_PROPERTY, connect_properties
 from gateway.order_book import OrderBook
-from gateway.sequences import SequenceTracker
 from gateway.topics import KIND_SEGMENTS, URGENT_KINDS
 
 log = logging.getLogger("wardlink.consume")
@@ -55,42 +60,22 @@ class ConsumeOptions:
     """Answer host queries from this order file (:mod:`gateway.order_book`)."""
 
 
-@dataclass
-class Tally:
-    """What the consumer saw; duplicates and gaps are reported, never hidden."""
-
-    received: int = 0
-    unique: int = 0
-    duplicates: int = 0
-    invalid: int = 0
-    digest_mismatches: int = 0
-    digests_verified: int = 0
-    sequences: SequenceTracker = field(default_factory=SequenceTracker)
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "received": self.received,
-            "unique": self.unique,
-            "duplicates": self.duplicates,
-            "invalid": self.invalid,
-            "digest_mismatches": self.digest_mismatches,
-            "digests_verified": self.digests_verified,
-            "sequence_gaps": self.sequences.gaps(),
-            "sequence_late": dict(self.sequences.late),
-        }
-
-
 class Consumer:
-    def __init__(self, options: ConsumeOptions, out: IO[str]) -> None:
+    def __init__(self, options: ConsumeOptions, out: JsonLinesOutput) -> None:
         self.options = options
         self.tally = Tally()
         self._out = out
         self._seen: set[str] = set()
         self._validate = EnvelopeValidator()
+        # Ids whose lines are written, not yet fsynced; acked only after the next sync.
         self._pending_acks: dict[str, list[str]] = {}
         self._last_ack_flush = time.monotonic()
-        self._lock = threading.Lock()  # two network threads share the tally and output
-        self._ack_lock = threading.Lock()
+        # Two network threads and the main loop share the tally, the output and the acks.
+        self._lock = threading.Lock()
+        self.failure: str | None = None
+        """Why the consumer stopped on its own (a write failed, a network thread died)."""
+        self._threads: list[threading.Thread] = []
+        self._stopping = False
         self._orders = OrderBook.load(options.orders) if options.orders else None
         # Alarms (and host queries, which an analyzer waits for) get a session of their own: a
         # broker keeps one FIFO queue per session, so an alarm sharing the session of a
@@ -110,9 +95,6 @@ class Consumer:
             for line in lines:
                 with contextlib.suppress(ValueError, KeyError, TypeError):
                     self._seen.add(json.loads(line)["id"])
-
-    def set_output(self, out: IO[str]) -> None:
-        self._out = out
 
     def _make_client(self, suffix: str, segments: list[str]) -> mqtt.Client:
         opts = self.options
@@ -147,10 +129,26 @@ class Consumer:
         log.info("consuming %s", ", ".join(topics))
 
     def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
-        with self._lock:
-            self.handle(message.topic, bytes(message.payload), _digest_property(message))
+        try:
+            with self._lock:
+                if self.failure is not None:
+                    return  # stopping: keep nothing more, so acknowledge nothing more
+                self.handle(message.topic, bytes(message.payload), _digest_property(message))
+        except OSError as exc:
+            self._fail(f"cannot write {self._out.name}: {exc.strerror or exc}")
+            return  # no PUBACK: the broker keeps the message for the next run
+        except Exception as exc:
+            # Raised here it would end paho's network thread and leave a process that no
+            # longer consumes; stop loudly instead.
+            log.exception("consumer failed on a message from %s", message.topic)
+            self._fail(f"failed on a message: {type(exc).__name__}")
+            return
         client.ack(message.mid, message.qos)
         self._maybe_flush_acks()
+
+    def _fail(self, reason: str) -> None:
+        if self.failure is None:
+            self.failure = reason
 
     def handle(self, topic: str, payload: bytes, digest_hex: str | None) -> None:
         tally = self.tally
@@ -169,19 +167,19 @@ class Consumer:
             log.error("invalid envelope on %s: %s", topic, exc)
             return
         envelope_id = envelope["id"]
-        self._queue_ack(topic, envelope_id)
         if envelope_id in self._seen:
             tally.duplicates += 1
+            self._queue_ack(topic, envelope_id)  # its line is written (this run or before)
             return
+        if self._orders is not None and envelope["payload"]["kind"] == "order_query":
+            self._answer(topic, envelope["payload"])
+        # The bytes as they arrived (byte-faithful for audit); counted once written, not before.
+        line = pretty_line(envelope).encode() if self.options.pretty else payload
+        self._out.write_line(line)
         self._seen.add(envelope_id)
         tally.unique += 1
         tally.sequences.see(f"{envelope['gateway_id']}/{envelope['device_id']}", envelope["seq"])
-        if self._orders is not None and envelope["payload"]["kind"] == "order_query":
-            self._answer(topic, envelope["payload"])
-        # Written as the bytes that arrived: compact JSON on one line, byte-faithful for audit.
-        line = _pretty(envelope) if self.options.pretty else payload.decode()
-        self._out.write(line + "\n")
-        self._out.flush()
+        self._queue_ack(topic, envelope_id)
 
     def _answer(self, topic: str, query: dict[str, Any]) -> None:
         assert self._orders is not None
@@ -193,15 +191,23 @@ class Consumer:
         if not self.options.send_acks:
             return
         base = topic.rsplit("/", 2)[0]
-        with self._ack_lock:
-            self._pending_acks.setdefault(f"{base}/ack", []).append(envelope_id)
+        self._pending_acks.setdefault(f"{base}/ack", []).append(envelope_id)  # under _lock
 
     def _maybe_flush_acks(self, *, force: bool = False) -> None:
+        """Fsync what is written, then ack it; a failed fsync acks nothing and stops."""
         if not self.options.send_acks:
             return
-        with self._ack_lock:
+        with self._lock:  # no line is written between the fsync and taking its ids
             due = force or time.monotonic() - self._last_ack_flush >= _ACK_PERIOD_S
             if not due and sum(map(len, self._pending_acks.values())) < _ACK_BATCH:
+                return
+            if self.failure is not None or not self._pending_acks:
+                return
+            try:
+                self._out.sync()
+            except OSError as exc:
+                self._pending_acks = {}
+                self._fail(f"cannot write {self._out.name}: {exc.strerror or exc}")
                 return
             pending, self._pending_acks = self._pending_acks, {}
             self._last_ack_flush = time.monotonic()
@@ -222,16 +228,36 @@ class Consumer:
                 clean_start=not opts.persistent if v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
                 properties=props,
             )
-            client.loop_start()
+        for suffix, client in self._clients.items():
+            thread = threading.Thread(
+                target=self._network, args=(suffix, client), name=f"mqtt{suffix}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
         try:
-            while not should_stop():
+            while not should_stop() and self._running():
                 time.sleep(_ACK_PERIOD_S)
                 self._maybe_flush_acks(force=True)
         finally:
             self._maybe_flush_acks(force=True)
+            self._stopping = True
             for client in self._clients.values():
                 client.disconnect()
-                client.loop_stop()
+            for thread in self._threads:
+                thread.join(timeout=10)
+
+    def _network(self, suffix: str, client: mqtt.Client) -> None:
+        """Paho's network loop (it reconnects by itself) until ``disconnect``."""
+        try:
+            client.loop_forever()
+        except BaseException as exc:  # any death must stop the process
+            self._fail(f"network thread of {self.options.client_id}{suffix} died: {exc!r}")
+        else:
+            if not self._stopping:
+                self._fail(f"network thread of {self.options.client_id}{suffix} ended")
+
+    def _running(self) -> bool:
+        return self.failure is None
 
 
 def _digest_property(message: mqtt.MQTTMessage) -> str | None:
@@ -242,54 +268,16 @@ def _digest_property(message: mqtt.MQTTMessage) -> str | None:
     return None
 
 
-def _pretty(envelope: dict[str, Any]) -> str:
-    """One human line per event: codes and values, never patient names."""
-    payload = envelope["payload"]
-    head = f"{envelope['received_at'][11:23]} {envelope['device_id']:<16} #{envelope['seq']:<5}"
-    kind = payload["kind"]
-    if kind in ("lab_result", "vital_signs"):
-        parts = [
-            f"{(o.get('code') or o['local_code'])['code']}={o.get('value')} {o.get('unit') or ''}"
-            for o in payload["observations"]
-        ]
-        return f"{head} {kind:<14} " + " ".join(parts)
-    if kind == "qc_result":
-        # Role, control material and level: no patient is involved.
-        parts = [
-            f"{(o.get('code') or o['local_code'])['code']}={o.get('value')}"
-            for o in payload["observations"]
-        ]
-        flag = " AMBIGUOUS" if payload.get("ambiguous") else ""
-        what = " ".join(str(v) for k in ("role", "control", "level") if (v := payload.get(k)))
-        return f"{head} {kind:<14} {what}{flag} " + " ".join(parts)
-    if kind == "identification":
-        # Specimen labels and product codes are shown; a person's card is not (PHI).
-        fields = {k: v for k, v in payload.get("fields", {}).items() if k != "aim_id"}
-        if payload.get("person"):
-            shown = "person card"
-        elif fields:
-            shown = " ".join(f"{k}={v}" for k, v in sorted(fields.items()))
-        else:
-            shown = payload["data"][:40]
-        return f"{head} {kind:<14} {payload.get('symbology') or 'barcode':<8} {shown}"
-    if kind == "alarm":
-        return f"{head} {kind:<14} {payload['priority']} {payload['state']} {payload['text']}"
-    if kind == "order_query":
-        return f"{head} {kind:<14} specimens {' '.join(payload['specimen_ids'])}"
-    return f"{head} {kind}"
-
-
 def run_consumer(options: ConsumeOptions, *, count: int | None, duration_s: float | None) -> int:
     """Consume until SIGINT/SIGTERM, ``count`` unique envelopes or ``duration_s``; tally."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     deadline = None if duration_s is None else time.monotonic() + duration_s
-    consumer = Consumer(options, sys.stdout)
+    out = JsonLinesOutput(options.output)
+    consumer = Consumer(options, out)
     if options.output:
         consumer.remember(options.output)
-    out = options.output.open("a", encoding="utf-8") if options.output else sys.stdout
-    consumer.set_output(out)
 
     def should_stop() -> bool:
         if count is not None and consumer.tally.unique >= count:
@@ -299,7 +287,14 @@ def run_consumer(options: ConsumeOptions, *, count: int | None, duration_s: floa
     try:
         consumer.run(should_stop)
     finally:
-        if options.output:
-            out.close()
+        out.close()
     print(json.dumps({"summary": consumer.tally.summary()}), file=sys.stderr, flush=True)
+    if consumer.failure is not None:
+        print(
+            f"wardlink consume: stopped: {consumer.failure}; what was not written was not "
+            "acknowledged and stays at the broker",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
     return 0

@@ -56,11 +56,11 @@ class RunnerDevice:
 
 def open_outbox(settings: Settings, *, owner: bool = False) -> Outbox:
     store = settings.store
-    Path(store.path).parent.mkdir(parents=True, exist_ok=True)
+    Path(store.path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     return Outbox(
         Path(store.path),
         durability=Durability(store.durability),
-        quota_bytes=store.quota_mb * 1024 * 1024,
+        quota_bytes=store.outbox_quota_bytes,
         min_free_bytes=store.min_free_mb * 1024 * 1024,
         retention_s=store.retention_hours * 3600,
         end_to_end=settings.mqtt.end_to_end_ack,
@@ -105,7 +105,7 @@ class Gateway:
         )
         self._stop = asyncio.Event()
         self._used_bytes = 0
-        self._quota_bytes = settings.store.quota_mb * 1024 * 1024
+        self._quota_bytes = settings.store.outbox_quota_bytes
         devices = [d for d in settings.devices if d.enabled]
         self._devices = devices
         self.outbox = AsyncOutbox(
@@ -125,18 +125,29 @@ class Gateway:
             desk=desk,
         )
         self.outbox.on_stored = self.forwarder.offer
+        self.rejects = RejectArchive(
+            Path(settings.store.path).parent / "rejected",
+            budget_bytes=settings.store.reject_budget_bytes,
+            min_free_bytes=settings.store.min_free_mb * 1024 * 1024,
+            on_unkept=lambda why, n: self.metrics.rejects_unkept.labels(reason=why).inc(n),
+        )
         self.pipeline = Pipeline(
             topics=self.topics,
             outbox=self.outbox,
             metrics=self.metrics,
             status=self.status,
             devices={d.id: DeviceInfo(kind=d.kind, encoding=d.encoding) for d in settings.devices},
-            rejects=RejectArchive(Path(settings.store.path).parent / "rejected"),
+            rejects=self.rejects,
             desk=desk,
         )
         host, _, port = settings.http.listen.rpartition(":")
         self.control = ControlServer(
-            host, int(port), self.metrics.registry, self.liveness, self.readiness
+            host,
+            int(port),
+            self.metrics.registry,
+            self.liveness,
+            self.readiness,
+            api={"/api/unmapped-codes": self.pipeline.unmapped.listing},
         )
         self._housekept_at = time.monotonic()
         for device in settings.devices:
@@ -169,7 +180,12 @@ class Gateway:
 
     async def run(self) -> None:
         await self.pipeline.start()
-        await self.control.start()
+        try:
+            await self.control.start()
+        except BaseException:
+            await self.outbox.close()  # releases the store lock; nothing was started yet
+            await asyncio.to_thread(self.rejects.close)
+            raise
         forwarder = asyncio.create_task(self._keep_forwarding(), name="forwarder")
         housekeeping = asyncio.create_task(self._housekeeping(), name="housekeeping")
         runners = [
@@ -194,6 +210,7 @@ class Gateway:
             housekeeping.cancel()
             await asyncio.gather(housekeeping, return_exceptions=True)
             await self.outbox.close()
+            await asyncio.to_thread(self.rejects.close)  # the open bursts' records
             await self.control.close()
             log.info("gateway stopped cleanly")
 

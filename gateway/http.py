@@ -1,10 +1,11 @@
-"""The control surface's first cut: Prometheus ``/metrics``, ``/healthz`` and ``/readyz``.
+"""The control surface: Prometheus ``/metrics``, ``/healthz``, ``/readyz`` and ``/api/...``.
 
 A deliberately tiny HTTP/1.1 responder on asyncio streams: three GET routes do not justify a web
 framework on a Raspberry Pi. ``/healthz`` means the event loop and the store still answer (a wedged
 store thread fails it, so a supervisor can restart the process); ``/readyz`` means "data given to
 this gateway is safe": the store takes writes, and the broker is reachable or the backlog is
-buffering within quota.
+buffering within quota. ``/api/...`` routes answer JSON for the operator's commands (e.g.
+``/api/unmapped-codes`` for ``wardlink unmapped``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,6 +31,10 @@ class Verdict:
     checks: dict[str, str]
 
 
+class ControlPortError(Exception):
+    """The control surface cannot listen (port in use, address not on this host): a config error."""
+
+
 class ControlServer:
     def __init__(
         self,
@@ -37,10 +43,13 @@ class ControlServer:
         registry: CollectorRegistry,
         liveness: Callable[[], Verdict],
         readiness: Callable[[], Verdict],
+        *,
+        api: dict[str, Callable[[], object]] | None = None,
     ) -> None:
         self._host, self._port = host, port
         self._registry = registry
         self._probes = {"/healthz": liveness, "/readyz": readiness}
+        self._api = api or {}
         self._server: asyncio.Server | None = None
 
     @property
@@ -50,7 +59,13 @@ class ControlServer:
         return port
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self._host, self._port)
+        try:
+            self._server = await asyncio.start_server(self._handle, self._host, self._port)
+        except OSError as exc:
+            # EADDRINUSE above all: a traceback and exit 1 would make systemd restart in a loop.
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            msg = f"cannot listen on {self._host}:{self._port}: {reason}"
+            raise ControlPortError(msg) from None
         log.info(
             "control surface on http://%s:%d (/metrics /healthz /readyz)", self._host, self.port
         )
@@ -93,4 +108,8 @@ class ControlServer:
             body = json.dumps({"ok": verdict.ok, "checks": verdict.checks}).encode()
             status = "200 OK" if verdict.ok else "503 Service Unavailable"
             return status, "application/json", body + b"\n"
-        return "404 Not Found", "text/plain", b"routes: /metrics /healthz /readyz\n"
+        answer = self._api.get(path)
+        if answer is not None:
+            return "200 OK", "application/json", json.dumps(answer()).encode() + b"\n"
+        routes = " ".join(["/metrics", *self._probes, *self._api])
+        return "404 Not Found", "text/plain", f"routes: {routes}\n".encode()

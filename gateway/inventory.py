@@ -188,6 +188,31 @@ def port_conflicts(devices: Mapping[int, DeviceSettings]) -> list[Conflict]:
     return conflicts
 
 
+_ANY_HOST = frozenset({"", "0.0.0.0", "::", "[::]", "*"})  # noqa: S104 - matched, not bound
+
+
+def http_port_conflicts(devices: list[DeviceSettings], http_listen: str) -> list[Conflict]:
+    """Find enabled devices that would listen on the control surface's port.
+
+    Whichever binds second fails; when it is the control surface the gateway refuses to start.
+    Two addresses clash when they are equal or either is a wildcard.
+    """
+    http_host, _, http_port = http_listen.rpartition(":")
+    conflicts: list[Conflict] = []
+    for index, device in enumerate(devices):
+        spec = device.connection_spec
+        if not device.enabled or not isinstance(spec, ListenConnection):
+            continue
+        hosts = {spec.host, http_host}
+        if str(spec.port) == http_port and (len(hosts) == 1 or hosts & _ANY_HOST):
+            message = (
+                f"listens on port {spec.port}, the port of http.listen ({http_listen}); "
+                "give the device or the control surface another port"
+            )
+            conflicts.append(Conflict(index, "connection", device.connection, message))
+    return conflicts
+
+
 def validate_inventory(value: object) -> list[DeviceSettings]:
     """Validate every ``[[devices]]`` entry separately, then across entries.
 

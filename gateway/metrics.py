@@ -29,8 +29,9 @@ class Metrics:
         )
         self.unmapped = Counter(
             "wardlink_unmapped_codes_total",
-            "Results forwarded with a local test code the code map does not know: rows to add",
-            ["device", "code"],
+            "Results forwarded with a local test code the code map does not know: rows to add "
+            "(the codes: GET /api/unmapped-codes or `wardlink unmapped`; never a label)",
+            ["device"],
             registry=r,
         )
         self.results_without_code = Counter(
@@ -58,6 +59,13 @@ class Metrics:
             "wardlink_intake_rejected_total",
             "Malformed device input, answered negatively and kept for inspection",
             ["device"],
+            registry=r,
+        )
+        self.rejects_unkept = Counter(
+            "wardlink_intake_rejected_unkept_total",
+            "Rejected input counted but not kept under rejected/ (reason: queue full, budget, "
+            "disk, error)",
+            ["reason"],
             registry=r,
         )
         self.refused = Counter(

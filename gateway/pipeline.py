@@ -30,6 +30,7 @@ from gateway.query_desk import QueryDesk
 from gateway.rejects import RejectArchive
 from gateway.status import StatusBoard
 from gateway.topics import Topics, lane_for
+from gateway.unmapped import UnmappedCodes
 
 log = logging.getLogger("wardlink.pipeline")
 
@@ -66,6 +67,7 @@ class Pipeline:
         self._ids = UlidFactory()
         self._seq: dict[str, int] = {}
         self._closed = False
+        self.unmapped = UnmappedCodes()
         self.refusing = False
         """True from a refused commit until the next successful one (readiness, metric)."""
 
@@ -161,8 +163,9 @@ class Pipeline:
             if isinstance(event, LabResult | QcResult):
                 for observation in event.observations:
                     if observation.unmapped:
-                        code = observation.local_code.code
-                        self._metrics.unmapped.labels(device=device_id, code=code).inc()
+                        # The code is device input: counted in memory, never a label (issue 11).
+                        self._metrics.unmapped.labels(device=device_id).inc()
+                        self.unmapped.count(device_id, observation.local_code.code)
                     if not observation.local_code.code.strip():  # forwarded flagged NO_CODE
                         metric = self._metrics.results_without_code
                         self._metrics.bound(metric, device_id, event.kind).inc()
@@ -208,14 +211,8 @@ class Pipeline:
 
     def count_rejected(self, device_id: str, reason: str, raw: bytes | None = None) -> None:
         self._metrics.rejected.labels(device=device_id).inc()
-        kept = (
-            None
-            if raw is None or self._rejects is None
-            else self._rejects.keep(device_id, reason, raw)
-        )
-        log.warning(
-            "device %s: input rejected: %s%s",
-            device_id,
-            reason,
-            f" (kept as {kept})" if kept else "",
-        )
+        if self._rejects is not None:
+            # Kept, and logged once per burst, off the event loop (the archive never blocks).
+            self._rejects.keep(device_id, reason, raw or b"")
+        else:
+            log.warning("device %s: input rejected: %s", device_id, reason)

@@ -30,6 +30,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from gateway.credentials import loose_secret_files
 from gateway.inventory import DeviceSettings, Slug, validate_inventory
 
 _MQTT_DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
@@ -70,6 +71,9 @@ class MqttSettings(BaseModel):
     resend_unacked_after_s: float = Field(default=60.0, gt=0)
     reconnect_min_s: float = Field(default=0.5, gt=0)
     reconnect_max_s: float = Field(default=30.0, gt=0)
+    readable_secret_files: Literal["warn", "refuse"] = "warn"  # noqa: S105 - a policy
+    """What a secret file (password, key, passphrase) readable by others does: a warning in the
+    log, or a refusal to start (the shipped systemd unit sets ``refuse``)."""
 
     @field_validator("url")
     @classmethod
@@ -112,7 +116,20 @@ class MqttSettings(BaseModel):
             raise ValueError("ca_file, cert_file and key_file need an mqtts:// url")
         if self.reconnect_max_s < self.reconnect_min_s:
             raise ValueError("reconnect_max_s must not be below reconnect_min_s")
+        refuse = self.readable_secret_files == "refuse"  # noqa: S105 - a policy, not a secret
+        if refuse and (loose := self.loose_secret_files()):
+            raise ValueError("; ".join(loose) + ' (or set readable_secret_files = "warn")')
         return self
+
+    def loose_secret_files(self) -> list[str]:
+        """One line per secret file that other users may read (empty when all are private)."""
+        return loose_secret_files(
+            [
+                ("password_file", self.password_file),
+                ("key_file", self.key_file),
+                ("key_passphrase_file", self.key_passphrase_file),
+            ]
+        )
 
     @property
     def host(self) -> str:
@@ -151,6 +168,25 @@ class StoreSettings(BaseModel):
     min_free_mb: int = Field(default=64, ge=0)
     retention_hours: int = Field(default=168, gt=0)
     max_batch: int = Field(default=2000, gt=0)
+    reject_budget_mb: float | None = Field(default=None, gt=0)
+    """Room for rejected device input (``rejected/``), taken out of ``quota_mb`` so garbage can
+    never crowd out results; default 1/32 of the quota, at most half of it."""
+
+    @model_validator(mode="after")
+    def _budget_fits(self) -> StoreSettings:
+        if self.reject_budget_mb is not None and self.reject_budget_mb > self.quota_mb / 2:
+            raise ValueError("reject_budget_mb must be at most half of quota_mb")
+        return self
+
+    @property
+    def reject_budget_bytes(self) -> int:
+        budget_mb = self.reject_budget_mb or self.quota_mb / 32
+        return int(budget_mb * 1024 * 1024)
+
+    @property
+    def outbox_quota_bytes(self) -> int:
+        """The outbox's own share of ``quota_mb``: the rest is the reject budget."""
+        return self.quota_mb * 1024 * 1024 - self.reject_budget_bytes
 
 
 class HttpSettings(BaseModel):

@@ -23,6 +23,7 @@ from adapters.zones import gateway_zone
 from drivers.tcp import TcpStream
 from gateway.config_check import load_settings
 from gateway.daemon import Gateway
+from gateway.reject_records import read_records
 from tests.e2e.harness import ConsumerProcess, async_wait_for, write_config
 from tests.e2e.pki import make_pki
 from tests.hardware_sim.broker import Mosquitto, free_port, wait_for_port
@@ -193,16 +194,20 @@ async def test_bad_input_is_answered_while_50_connections_are_served(
             await sender.close()
         total = CONNECTIONS * PER_CONNECTION
         await async_wait_for(lambda: len(consumer.ids()) >= total, 60, "all good results")
-        rejected_dir = Path(gateway.settings.store.path).parent / "rejected" / "analyzer-1"
-        kept = sorted(rejected_dir.iterdir())
     summary = consumer.stop()
+    # Kept once the gateway stopped: the three refusals form one burst, so one record.
+    kept = read_records(Path(gateway.settings.store.path).parent / "rejected", "analyzer-1")
     assert bad_answers[0] == ("AR", "frame exceeds 16384 bytes")
     assert bad_answers[1][0] == "AE"
     assert "not valid utf-8 (check MSH-18" in bad_answers[1][1]
     assert bad_answers[2] == ("AR", "no MSH segment")
     assert all(codes == ["AA"] * PER_CONNECTION for codes in good)
     assert summary["unique"] == total
-    assert len(kept) == 3  # each refusal kept for inspection
+    assert [record.rejects for record in kept] == [3]  # each refusal kept for inspection
+    reasons = [reason for reason, _ in kept[0].samples]
+    assert reasons[0] == "frame exceeds 16384 bytes"
+    assert "not valid utf-8" in reasons[1]
+    assert reasons[2] == "no MSH segment"
 
 
 async def test_vietnamese_names_survive_in_utf8_and_in_a_legacy_code_page(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
+import threading
 from pathlib import Path
 
 from tests.e2e.harness import PYTHON, _env, write_config
@@ -116,3 +118,67 @@ def test_run_refuses_a_corrupt_store_with_the_fix(tmp_path: Path) -> None:
     assert result.returncode == 3
     assert str(tmp_path / "outbox.db") in result.stderr
     assert "move it aside" in result.stderr.lower() or "fresh" in result.stderr.lower()
+
+
+def _http_port(config: Path) -> int:
+    return int(config.read_text().split('listen = "127.0.0.1:')[1].split('"')[0])
+
+
+def test_run_with_the_http_port_taken_is_a_config_error_not_a_crash(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "mqtt://127.0.0.1:9", devices=GOOD_DEVICE)
+    port = _http_port(config)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        result = wardlink("run", "--config", str(config))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "refusing to start" in line]
+    assert errors == [
+        f"{config}: http.listen: '127.0.0.1:{port}' cannot listen on 127.0.0.1:{port}: "
+        "Address already in use; refusing to start"
+    ]
+
+
+def test_config_check_catches_a_device_on_the_http_port(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "mqtt://127.0.0.1:1883", devices=GOOD_DEVICE)
+    port = _http_port(config)
+    config.write_text(
+        config.read_text()
+        + f'[[devices]]\nid = "s-2"\nkind = "serial-scanner"\nconnection = "listen://0.0.0.0:{port}"\n'
+    )
+    result = wardlink("config", "check", str(config))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"{config}: devices[1] (id=s-2).connection: 'listen://0.0.0.0:{port}' listens on port "
+        f"{port}, the port of http.listen (127.0.0.1:{port}); give the device or the control "
+        "surface another port"
+    ]
+
+
+def test_unmapped_without_a_gateway_or_with_garbage_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    nobody = wardlink("unmapped", "--url", f"http://127.0.0.1:{port}")
+    assert nobody.returncode == 1
+    assert len(nobody.stderr.splitlines()) == 1
+    assert "cannot read the gateway's unmapped codes" in nobody.stderr
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+
+        def answer_garbage() -> None:
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(4096)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{not json")
+
+        thread = threading.Thread(target=answer_garbage)
+        thread.start()
+        garbage = wardlink("unmapped", "--url", f"http://127.0.0.1:{server.getsockname()[1]}")
+        thread.join(10)
+    assert garbage.returncode == 1
+    assert len(garbage.stderr.splitlines()) == 1
+    assert "cannot read the gateway's unmapped codes" in garbage.stderr
