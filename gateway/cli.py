@@ -39,12 +39,32 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 2
     from edge_store import StoreError  # noqa: PLC0415
 
+    loop = asyncio.new_event_loop()
+    stuck = 0
     try:
-        asyncio.run(run_gateway(settings))
+        stuck = loop.run_until_complete(run_gateway(settings))
     except StoreError as exc:
         print(f"{settings.store.path}: {exc}", file=sys.stderr)
         return 3
+    finally:
+        if not stuck:
+            _close_loop(loop)
+    if stuck:
+        print(f"{stuck} task(s) did not stop; exiting without them", file=sys.stderr)
+        return 1
     return 0
+
+
+def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """``asyncio.run``'s clean-up, bounded: it would wait forever on a task that ignores cancel."""
+    leftover = asyncio.all_tasks(loop)
+    for task in leftover:
+        task.cancel()
+    if leftover:
+        loop.run_until_complete(asyncio.wait(leftover, timeout=5))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.run_until_complete(loop.shutdown_default_executor())
+    loop.close()
 
 
 def _cmd_config_check(args: argparse.Namespace) -> int:
