@@ -140,6 +140,16 @@ def _cmd_consume(args: argparse.Namespace) -> int:
     if url.scheme != "mqtt" or not url.hostname:
         print(f"--broker {args.broker!r}: expected mqtt://host:port", file=sys.stderr)
         return 2
+    reply_key = None
+    if args.reply_key is not None:
+        if args.mqtt == "3.1.1":
+            print("--reply-key needs MQTT 5 (signatures are properties)", file=sys.stderr)
+            return 2
+        try:
+            reply_key = args.reply_key.read_bytes().rstrip(b"\r\n")
+        except OSError as exc:
+            print(f"--reply-key {args.reply_key}: {exc.strerror}", file=sys.stderr)
+            return 2
     options = ConsumeOptions(
         host=url.hostname,
         port=url.port or 1883,
@@ -154,6 +164,7 @@ def _cmd_consume(args: argparse.Namespace) -> int:
         username=url.username,
         password=url.password,
         orders=args.orders,
+        reply_key=reply_key,
     )
     try:
         return run_consumer(options, count=args.count, duration_s=args.duration)
@@ -208,6 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--orders",
         type=Path,
         help="answer analyzers' host queries from this CSV (specimen_id,tests,...)",
+    )
+    consume.add_argument(
+        "--reply-key",
+        type=Path,
+        help="sign query replies with the shared key in this file (gateways' query_reply_key_file)",
     )
     consume.set_defaults(func=_cmd_consume)
     add_sim_command(commands)

@@ -24,7 +24,10 @@ from typing import IO, Any
 import fastjsonschema
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
+from gateway.broker_input import SIGNATURE_PROPERTY, reply_signature
 from gateway.envelope_validation import EnvelopeValidator
 from gateway.mqtt_properties import DIGEST_PROPERTY, connect_properties
 from gateway.order_book import OrderBook
@@ -53,6 +56,8 @@ class ConsumeOptions:
     password: str | None = None
     orders: Path | None = None
     """Answer host queries from this order file (:mod:`gateway.order_book`)."""
+    reply_key: bytes | None = None
+    """Sign query replies with this shared key (the gateways' ``query_reply_key_file``)."""
 
 
 @dataclass
@@ -187,7 +192,13 @@ class Consumer:
         assert self._orders is not None
         base, _segment, device = topic.rsplit("/", 2)
         reply = self._orders.answer(query)
-        self._clients["-alarm"].publish(f"{base}/query-reply/{device}", reply, qos=1)
+        reply_topic = f"{base}/query-reply/{device}"
+        properties = None
+        if self.options.reply_key is not None:
+            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            signature = reply_signature(self.options.reply_key, reply_topic, reply)
+            properties.UserProperty = (SIGNATURE_PROPERTY, signature)
+        self._clients["-alarm"].publish(reply_topic, reply, qos=1, properties=properties)
 
     def _queue_ack(self, topic: str, envelope_id: str) -> None:
         if not self.options.send_acks:

@@ -27,5 +27,5 @@ async def ignore_every_cancellation(_forwarder: Forwarder, _client: Any) -> None
 
 
 if __name__ == "__main__":
-    Forwarder._publish_statuses = ignore_every_cancellation  # type: ignore[method-assign]
+    Forwarder._publish_statuses = ignore_every_cancellation  # type: ignore[method-assign,assignment]
     sys.exit(main(sys.argv[1:]))
