@@ -35,9 +35,9 @@ FORGED_TEST = "HIV"
 CENTRE_KEY = b"4f1c0a9e2b7d4c3a8e6f5b1d0c9a8e7f6b5d4c3a2e1f0b9d8c7a6e5f4d3c2b1a"
 
 
-def forged(query_id: str) -> bytes:
+def forged(query_id: str, specimen_id: str) -> bytes:
     order = {
-        "specimen_id": "FORGED-1",
+        "specimen_id": specimen_id,
         "tests": [FORGED_TEST],
         "priority": "S",
         "patient": {"id": "X-000", "name": FORGED_NAME},
@@ -63,22 +63,27 @@ class Forger:
         self._client.loop_start()
 
     def _on_query(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
-        query_id = json.loads(message.payload)["payload"]["query_id"]
+        query = json.loads(message.payload)["payload"]
+        query_id, specimen = query["query_id"], query["specimen_ids"][0]
         base, _query, device = message.topic.rsplit("/", 2)
         mine = f"{base}/query-reply/{device}"
-        client.publish(f"{base}/query-reply/analyzer-2", forged(query_id), qos=1)  # other device
-        client.publish(mine, forged("01JDE0M4W9Y6F2H8K3N5P7Q1RT"), qos=1)  # nobody asked this
+        client.publish(
+            f"{base}/query-reply/analyzer-2", forged(query_id, specimen), qos=1
+        )  # other device
+        client.publish(
+            mine, forged("01JDE0M4W9Y6F2H8K3N5P7Q1RT", specimen), qos=1
+        )  # nobody asked this
         if self._right_topic:
-            self._publish_right_id(client, mine, query_id)
+            self._publish_right_id(client, mine, forged(query_id, specimen))
         self.answered.set()
 
-    def _publish_right_id(self, client: mqtt.Client, mine: str, query_id: str) -> None:
+    def _publish_right_id(self, client: mqtt.Client, mine: str, reply: bytes) -> None:
         properties = None
         if self._wrong_key is not None:
             properties = Properties(PacketTypes.PUBLISH)
-            signature = reply_signature(self._wrong_key, mine, forged(query_id))
+            signature = reply_signature(self._wrong_key, mine, reply)
             properties.UserProperty = (SIGNATURE_PROPERTY, signature)
-        client.publish(mine, forged(query_id), qos=1, properties=properties)
+        client.publish(mine, reply, qos=1, properties=properties)
 
     def close(self) -> None:
         self._client.disconnect()
