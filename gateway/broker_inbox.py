@@ -100,7 +100,7 @@ class BrokerInbox:
             "dropped a broker message on %s: %s%s",
             topic_kind,
             reason.value,
-            f" (and {also} more like it in the last minute)" if also else "",
+            f" (and {also} more like it since)" if also else "",
         )
 
 
