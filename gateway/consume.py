@@ -27,7 +27,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from gateway.broker_input import SIGNATURE_PROPERTY, reply_signature
+from gateway.broker_input import SIGNATURE_PROPERTY, nesting_exceeds, reply_signature
 from gateway.envelope_validation import EnvelopeValidator
 from gateway.mqtt_properties import DIGEST_PROPERTY, connect_properties
 from gateway.order_book import OrderBook
@@ -37,6 +37,8 @@ from gateway.topics import KIND_SEGMENTS, URGENT_KINDS
 log = logging.getLogger("wardlink.consume")
 
 _ACK_BATCH = 500
+_MAX_ENVELOPE_DEPTH = 32
+"""An envelope nests about 6 deep; deeper is hostile, and json.loads would recurse on it."""
 _ACK_PERIOD_S = 0.05
 
 
@@ -167,6 +169,8 @@ class Consumer:
                 return
             tally.digests_verified += 1
         try:
+            if nesting_exceeds(payload, _MAX_ENVELOPE_DEPTH):
+                raise ValueError(f"nested deeper than {_MAX_ENVELOPE_DEPTH}")
             envelope = json.loads(payload)
             self._validate(envelope)
         except (ValueError, fastjsonschema.JsonSchemaException) as exc:
