@@ -202,9 +202,12 @@ class Forwarder:
             # Bounded: a worker that does not end must not keep the session, and with it every
             # later publish and the process's shutdown, waiting forever.
             await self._tasks.cancel_and_join([*workers, stop], SESSION_JOIN_S)
-        for task in workers:
-            if task.done() and not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+        # Every worker's error is retrieved (asyncio warns of those never read); the first ends
+        # the session.
+        errors = [t.exception() for t in workers if t.done() and not t.cancelled()]
+        for error in errors:
+            if error is not None:
+                raise error
 
     @property
     def _is_v5(self) -> bool:
