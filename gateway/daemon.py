@@ -27,7 +27,7 @@ from gateway.http import ControlServer, Verdict
 from gateway.intake import Intake
 from gateway.metrics import Metrics
 from gateway.pipeline import DeviceInfo, Pipeline
-from gateway.progress_watchdog import ProgressWatchdog
+from gateway.progress_watchdog import ForwarderLiveness
 from gateway.query_desk import QueryDesk
 from gateway.registry import DEVICE_KINDS, options_model_of, resolve
 from gateway.rejects import RejectArchive
@@ -109,9 +109,7 @@ class Gateway:
         )
         self._stop = asyncio.Event()
         self._used_bytes = 0
-        self._pending = 0
         self.tasks = TaskJoins(self.metrics)
-        self.watchdog = ProgressWatchdog(settings.mqtt.stall_after_s)
         self._quota_bytes = settings.store.quota_mb * 1024 * 1024
         devices = [d for d in settings.devices if d.enabled]
         self._devices = devices
@@ -139,6 +137,9 @@ class Gateway:
             tasks=self.tasks,
         )
         self.outbox.on_stored = self.forwarder.offer
+        self.forwarder_liveness = ForwarderLiveness(
+            settings.mqtt.stall_after_s, self.forwarder, self.tasks, self.metrics
+        )
         self.pipeline = Pipeline(
             topics=self.topics,
             outbox=self.outbox,
@@ -164,31 +165,9 @@ class Gateway:
         # Housekeeping reads the store every few seconds; if it stalls, the store or the loop
         # is wedged and only a restart helps.
         silent_s = time.monotonic() - self._housekept_at
-        checks = {"store": f"answered {silent_s:.0f} s ago"}
-        ok = silent_s < _LIVENESS_LIMIT_S
-        # The forwarder hangs (not crashes) with rows to send: a restart is the way out.
-        stalled_s = self._observe_progress()
-        if self.watchdog.stalled:
-            ok = False
-            checks["forwarder"] = (
-                f"stalled: {self._pending} rows pending, no PUBACK or ack for {stalled_s:.0f} s "
-                "while connected to the broker"
-            )
-        stuck = self.tasks.stuck_names()
-        if stuck:
-            ok = False
-            checks["tasks"] = "stuck after cancellation: " + ", ".join(stuck)
-        return Verdict(ok=ok, checks=checks)
-
-    def _observe_progress(self) -> float:
-        stalled_s = self.watchdog.observe(
-            pending=self._pending,
-            connected=self.forwarder.connected,
-            progressed_at=self.forwarder.progressed_at,
-            now=time.monotonic(),
-        )
-        self.metrics.forward_stalled.set(stalled_s)
-        return stalled_s
+        forwarder = self.forwarder_liveness.failing_checks()
+        ok = silent_s < _LIVENESS_LIMIT_S and not forwarder
+        return Verdict(ok=ok, checks={"store": f"answered {silent_s:.0f} s ago", **forwarder})
 
     def readiness(self) -> Verdict:
         checks = {"store": "ok", "broker": "connected"}
@@ -280,9 +259,9 @@ class Gateway:
         while True:
             stats = await self.outbox.stats()
             self._used_bytes = stats.used_bytes
-            self._pending = sum(stats.pending.values())
-            self.metrics.outbox_pending.set(self._pending)
-            self._observe_progress()
+            pending = sum(stats.pending.values())
+            self.metrics.outbox_pending.set(pending)
+            self.forwarder_liveness.observe(pending)
             self.metrics.outbox_unacked.set(stats.sent if self.settings.mqtt.end_to_end_ack else 0)
             self.metrics.outbox_oldest.set(stats.oldest_pending_age_s or 0.0)
             self.metrics.outbox_bytes.set(stats.used_bytes)
