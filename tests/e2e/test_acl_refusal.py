@@ -142,3 +142,56 @@ async def test_shipped_acl_lets_the_centre_answer_a_host_query(
 
 
 NOT_AUTHORIZED = 0x87
+
+
+async def test_shipped_acl_with_certificates_named_by_the_convention(tmp_path: Path) -> None:
+    """As deployed: the CN is the username (use_identity_as_username), "/" in it included."""
+    from tests.e2e.pki import make_pki  # noqa: PLC0415
+
+    pki = make_pki(tmp_path / "pki", {"gw-1": GATEWAY_USER})
+    broker = Mosquitto(
+        tmp_path / "broker",
+        acl=SHIPPED_ACL.read_text(encoding="utf-8"),
+        extra_conf=(
+            f"cafile {pki['ca.crt']}\ncertfile {pki['server.crt']}\nkeyfile {pki['server.key']}\n"
+            "require_certificate true\nuse_identity_as_username true\n"
+        ),
+    )
+    broker.start()
+
+    async def forward_one(ward: str) -> tuple[float, float]:
+        tls = {
+            "protocol": "5",
+            "ca_file": str(pki["ca.crt"]),
+            "cert_file": str(pki["gw-1.crt"]),
+            "key_file": str(pki["gw-1.key"]),
+        }
+        config = write_config(tmp_path / ward, f"mqtts://127.0.0.1:{broker.port}", mqtt=tls)
+        config.write_text(config.read_text().replace('ward = "icu-1"', f'ward = "{ward}"'))
+        settings = load_settings(config)
+        port = int(settings.http.listen.rsplit(":", 1)[1])
+        gateway = Gateway(settings)
+        running = asyncio.create_task(gateway.run())
+        try:
+            await gateway.pipeline.submit(
+                "dev-1", Identification(source=IdentificationSource.BARCODE, data="SP1")
+            )
+            for _ in range(300):
+                _, body = await asyncio.to_thread(http_get, port, "/metrics")
+                sent = metric_value(body, "wardlink_forward_messages_total", IDENT)
+                refused = metric_value(body, "wardlink_forward_refused_total", 'device="dev-1"')
+                if sent or refused:
+                    return sent, refused
+                await asyncio.sleep(0.1)
+            raise AssertionError("the broker never answered the publish")
+        finally:
+            gateway.stop()
+            await running
+
+    try:
+        assert await forward_one("icu-1") == (1, 0)
+    finally:
+        broker.stop()
+
+
+IDENT = 'device="dev-1",kind="ident"'
