@@ -41,8 +41,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from edge_store import StoreError  # noqa: PLC0415
     from gateway.http import ControlPortError  # noqa: PLC0415
 
+    loop = asyncio.new_event_loop()
+    stuck = 0
     try:
-        asyncio.run(run_gateway(settings))
+        stuck = loop.run_until_complete(run_gateway(settings))
     except StoreError as exc:
         print(f"{settings.store.path}: {exc}", file=sys.stderr)
         return 3
@@ -50,7 +52,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
         listen = settings.http.listen
         print(f"{args.config}: http.listen: {listen!r} {exc}; refusing to start", file=sys.stderr)
         return 2
+    finally:
+        if not stuck:
+            _close_loop(loop)
+    if stuck:
+        print(f"{stuck} task(s) did not stop; exiting without them", file=sys.stderr)
+        return 1
     return 0
+
+
+def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """``asyncio.run``'s clean-up, bounded: it would wait forever on a task that ignores cancel."""
+    leftover = asyncio.all_tasks(loop)
+    for task in leftover:
+        task.cancel()
+    if leftover:
+        loop.run_until_complete(asyncio.wait(leftover, timeout=5))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.run_until_complete(loop.shutdown_default_executor())
+    loop.close()
 
 
 def _cmd_config_check(args: argparse.Namespace) -> int:
@@ -128,6 +148,16 @@ def _cmd_consume(args: argparse.Namespace) -> int:
     if url.scheme != "mqtt" or not url.hostname:
         print(f"--broker {redact(repr(args.broker))}: expected mqtt://host:port", file=sys.stderr)
         return 2
+    reply_key = None
+    if args.reply_key is not None:
+        if args.mqtt == "3.1.1":
+            print("--reply-key needs MQTT 5 (signatures are properties)", file=sys.stderr)
+            return 2
+        try:
+            reply_key = args.reply_key.read_bytes().rstrip(b"\r\n")
+        except OSError as exc:
+            print(f"--reply-key {args.reply_key}: {exc.strerror}", file=sys.stderr)
+            return 2
     options = ConsumeOptions(
         host=url.hostname,
         port=url.port or 1883,
@@ -142,6 +172,7 @@ def _cmd_consume(args: argparse.Namespace) -> int:
         username=url.username,
         password=url.password,
         orders=args.orders,
+        reply_key=reply_key,
     )
     try:
         return run_consumer(options, count=args.count, duration_s=args.duration)
@@ -225,6 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--orders",
         type=Path,
         help="answer analyzers' host queries from this CSV (specimen_id,tests,...)",
+    )
+    consume.add_argument(
+        "--reply-key",
+        type=Path,
+        help="sign query replies with the shared key in this file (gateways' query_reply_key_file)",
     )
     consume.set_defaults(func=_cmd_consume)
     unmapped = commands.add_parser(

@@ -28,7 +28,10 @@ from typing import Any
 import fastjsonschema
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
+from gateway.broker_input import SIGNATURE_PROPERTY, nesting_exceeds, reply_signature
 from gateway.consume_output import JsonLinesOutput
 from gateway.consume_report import Tally, pretty_line
 from gateway.envelope_validation import EnvelopeValidator
@@ -39,6 +42,8 @@ from gateway.topics import KIND_SEGMENTS, URGENT_KINDS
 log = logging.getLogger("wardlink.consume")
 
 _ACK_BATCH = 500
+_MAX_ENVELOPE_DEPTH = 32
+"""An envelope nests about 6 deep; deeper is hostile, and json.loads would recurse on it."""
 _ACK_PERIOD_S = 0.05
 
 
@@ -58,6 +63,8 @@ class ConsumeOptions:
     password: str | None = None
     orders: Path | None = None
     """Answer host queries from this order file (:mod:`gateway.order_book`)."""
+    reply_key: bytes | None = None
+    """Sign query replies with this shared key (the gateways' ``query_reply_key_file``)."""
 
 
 class Consumer:
@@ -160,6 +167,8 @@ class Consumer:
                 return
             tally.digests_verified += 1
         try:
+            if nesting_exceeds(payload, _MAX_ENVELOPE_DEPTH):
+                raise ValueError(f"nested deeper than {_MAX_ENVELOPE_DEPTH}")
             envelope = json.loads(payload)
             self._validate(envelope)
         except (ValueError, fastjsonschema.JsonSchemaException) as exc:
@@ -185,7 +194,13 @@ class Consumer:
         assert self._orders is not None
         base, _segment, device = topic.rsplit("/", 2)
         reply = self._orders.answer(query)
-        self._clients["-alarm"].publish(f"{base}/query-reply/{device}", reply, qos=1)
+        reply_topic = f"{base}/query-reply/{device}"
+        properties = None
+        if self.options.reply_key is not None:
+            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            signature = reply_signature(self.options.reply_key, reply_topic, reply)
+            properties.UserProperty = (SIGNATURE_PROPERTY, signature)
+        self._clients["-alarm"].publish(reply_topic, reply, qos=1, properties=properties)
 
     def _queue_ack(self, topic: str, envelope_id: str) -> None:
         if not self.options.send_acks:

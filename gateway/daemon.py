@@ -27,11 +27,13 @@ from gateway.http import ControlServer, Verdict
 from gateway.intake import Intake
 from gateway.metrics import Metrics
 from gateway.pipeline import DeviceInfo, Pipeline
+from gateway.progress_watchdog import ForwarderLiveness
 from gateway.query_desk import QueryDesk
 from gateway.registry import DEVICE_KINDS, options_model_of, resolve
 from gateway.rejects import RejectArchive
 from gateway.settings import Settings
 from gateway.status import StatusBoard
+from gateway.task_joins import TaskJoins
 from gateway.topics import Topics
 
 log = logging.getLogger("wardlink.daemon")
@@ -40,6 +42,8 @@ _STATS_PERIOD_S = 2.0
 _PRUNE_PERIOD_S = 600.0
 _LIVENESS_LIMIT_S = 60.0
 _RUNNER_STOP_S = 10.0
+_FORWARDER_STOP_S = 20.0
+"""Drain in-flight publishes (5 s) and join the session's tasks (5 s), with room to spare."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,7 @@ class Gateway:
         )
         self._stop = asyncio.Event()
         self._used_bytes = 0
+        self.tasks = TaskJoins(self.metrics)
         self._quota_bytes = settings.store.outbox_quota_bytes
         devices = [d for d in settings.devices if d.enabled]
         self._devices = devices
@@ -116,6 +121,11 @@ class Gateway:
         # Subscribe to answers only when some device can ask (an ACL may forbid the topic).
         asks = any(DEVICE_KINDS[d.kind].asks_host for d in devices)
         desk = QueryDesk() if asks else None
+        if asks and settings.mqtt.query_reply_key_file is None:
+            log.warning(
+                "host-query replies are accepted unsigned: set [mqtt] query_reply_key_file "
+                "(docs/mqtt-contract.md, Host query)"
+            )
         self.forwarder = Forwarder(
             forwarder_config(settings),
             self.topics,
@@ -123,8 +133,13 @@ class Gateway:
             self.metrics,
             self.status,
             desk=desk,
+            reply_key=settings.mqtt.resolved_reply_key(),
+            tasks=self.tasks,
         )
         self.outbox.on_stored = self.forwarder.offer
+        self.forwarder_liveness = ForwarderLiveness(
+            settings.mqtt.stall_after_s, self.forwarder, self.tasks, self.metrics
+        )
         self.rejects = RejectArchive(
             Path(settings.store.path).parent / "rejected",
             budget_bytes=settings.store.reject_budget_bytes,
@@ -161,8 +176,9 @@ class Gateway:
         # Housekeeping reads the store every few seconds; if it stalls, the store or the loop
         # is wedged and only a restart helps.
         silent_s = time.monotonic() - self._housekept_at
-        ok = silent_s < _LIVENESS_LIMIT_S
-        return Verdict(ok=ok, checks={"store": f"answered {silent_s:.0f} s ago"})
+        forwarder = self.forwarder_liveness.failing_checks()
+        ok = silent_s < _LIVENESS_LIMIT_S and not forwarder
+        return Verdict(ok=ok, checks={"store": f"answered {silent_s:.0f} s ago", **forwarder})
 
     def readiness(self) -> Verdict:
         checks = {"store": "ok", "broker": "connected"}
@@ -206,9 +222,10 @@ class Gateway:
             await self._join_runners(runners)
             self.pipeline.close()
             self.forwarder.stop()
-            await asyncio.gather(forwarder, return_exceptions=True)
-            housekeeping.cancel()
-            await asyncio.gather(housekeeping, return_exceptions=True)
+            # Bounded, so SIGTERM always ends the process: a forwarder that does not stop is
+            # cancelled, and one that ignores that too is left behind (logged and counted).
+            await asyncio.wait([forwarder], timeout=_FORWARDER_STOP_S)
+            await self.tasks.cancel_and_join([forwarder, housekeeping], _RUNNER_STOP_S)
             await self.outbox.close()
             await asyncio.to_thread(self.rejects.close)  # the open bursts' records
             await self.control.close()
@@ -220,13 +237,7 @@ class Gateway:
         A stuck runner must not keep the service from stopping: systemd would SIGKILL it in the
         middle of the final flush instead.
         """
-        if not runners:
-            return
-        _, stuck = await asyncio.wait(runners, timeout=_RUNNER_STOP_S)
-        for task in stuck:
-            log.error(
-                "%s did not stop within %.0f s; leaving it behind", task.get_name(), _RUNNER_STOP_S
-            )
+        await self.tasks.cancel_and_join(runners, _RUNNER_STOP_S)
 
     async def _keep_forwarding(self) -> None:
         # A bug in the forwarder must not silently stop delivery while intake goes on.
@@ -265,7 +276,9 @@ class Gateway:
         while True:
             stats = await self.outbox.stats()
             self._used_bytes = stats.used_bytes
-            self.metrics.outbox_pending.set(sum(stats.pending.values()))
+            pending = sum(stats.pending.values())
+            self.metrics.outbox_pending.set(pending)
+            self.forwarder_liveness.observe(pending)
             self.metrics.outbox_unacked.set(stats.sent if self.settings.mqtt.end_to_end_ack else 0)
             self.metrics.outbox_oldest.set(stats.oldest_pending_age_s or 0.0)
             self.metrics.outbox_bytes.set(stats.used_bytes)
@@ -281,8 +294,11 @@ class Gateway:
             since_prune += _STATS_PERIOD_S
 
 
-async def run_gateway(settings: Settings) -> None:
-    """Run until SIGTERM or SIGINT."""
+async def run_gateway(settings: Settings) -> int:
+    """Run until SIGTERM or SIGINT; the number of tasks that would not stop (0 normally).
+
+    With tasks left behind, the caller must not wait for them (``asyncio.run`` would, forever).
+    """
     gateway = Gateway(settings)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -293,3 +309,4 @@ async def run_gateway(settings: Settings) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(Exception):
                 loop.remove_signal_handler(sig)
+    return gateway.tasks.stuck()

@@ -26,11 +26,13 @@ from paho.mqtt.reasoncodes import ReasonCode
 from drivers.backoff import Backoff
 from edge_store import AsyncOutbox, StoredEntry
 from gateway.broker_connection import ForwarderConfig, broker_refused_mqtt5, make_client
+from gateway.broker_inbox import BrokerInbox
 from gateway.lanes import LaneReader
 from gateway.metrics import Metrics
 from gateway.mqtt_properties import PublishProperties
 from gateway.query_desk import QueryDesk
 from gateway.status import StatusBoard
+from gateway.task_joins import TaskJoins
 from gateway.topics import Topics
 
 log = logging.getLogger("wardlink.forwarder")
@@ -39,6 +41,8 @@ SENT_MARKS_LINGER_S = 0.25
 """How long confirmed rows wait to be marked sent together (a draining backlog waits less)."""
 SENT_MARKS_BATCH = 500
 """Confirmed rows that are marked at once without waiting out the linger."""
+SESSION_JOIN_S = 5.0
+"""How long a session's tasks get to finish once cancelled before they are left behind."""
 
 
 class _SessionReset(Exception):
@@ -55,9 +59,14 @@ class Forwarder:
         status: StatusBoard,
         *,
         desk: QueryDesk | None = None,
+        reply_key: bytes | None = None,
+        tasks: TaskJoins | None = None,
     ) -> None:
         self._cfg = config
-        self._desk = desk
+        self._inbox = BrokerInbox(
+            topics, metrics, on_acked=self.acked, desk=desk, reply_key=reply_key
+        )
+        self._tasks = tasks or TaskJoins(metrics)
         self._topics = topics
         self._outbox = outbox
         self._metrics = metrics
@@ -77,6 +86,8 @@ class Forwarder:
         self._marks_full = asyncio.Event()
         self._refusals_logged: set[tuple[str, int]] = set()
         self.connected = False
+        self.progressed_at = time.monotonic()
+        """When the broker last answered a publish of ours, or the consumer last acked one."""
         self._v5_worked = False  # once MQTT 5 worked, a failure is an outage, not a protocol
 
     # -- called by the pipeline and the daemon -------------------------------------------------
@@ -158,7 +169,7 @@ class Forwarder:
             await client.publish(self._topics.status, self._status_payload("online"), 1, True)
             if self._cfg.end_to_end:
                 await client.subscribe(self._topics.ack, qos=1)
-            if self._desk is not None:
+            if self._inbox.desk is not None:
                 await client.subscribe(self._topics.query_replies, qos=1)
             self._status.mark_all_changed()
             self._lanes.reset()
@@ -174,13 +185,13 @@ class Forwarder:
 
     async def _serve(self, client: aiomqtt.Client, paho: paho_mqtt.Client) -> None:
         workers = [
-            asyncio.create_task(self._pump(paho)),
-            asyncio.create_task(self._read_inbound(client)),
-            asyncio.create_task(self._flusher()),
-            asyncio.create_task(self._publish_statuses(client)),
-            asyncio.create_task(self._retry_later()),
+            asyncio.create_task(self._pump(paho), name="forwarder-pump"),
+            asyncio.create_task(self._read_inbound(client), name="forwarder-inbound"),
+            asyncio.create_task(self._flusher(), name="forwarder-flusher"),
+            asyncio.create_task(self._publish_statuses(client), name="forwarder-statuses"),
+            asyncio.create_task(self._retry_later(), name="forwarder-retry"),
         ]
-        stop = asyncio.create_task(self._stopping.wait())
+        stop = asyncio.create_task(self._stopping.wait(), name="forwarder-stop")
         try:
             done, _ = await asyncio.wait([*workers, stop], return_when=asyncio.FIRST_COMPLETED)
             if stop in done:
@@ -188,12 +199,15 @@ class Forwarder:
                 await self._drain_inflight()
                 await client.publish(self._topics.status, self._status_payload("offline"), 1, True)
         finally:
-            for task in [*workers, stop]:
-                task.cancel()
-            results = await asyncio.gather(*workers, stop, return_exceptions=True)
-        for result in results:
-            if isinstance(result, Exception) and not isinstance(result, asyncio.CancelledError):
-                raise result
+            # Bounded: a worker that does not end must not keep the session, and with it every
+            # later publish and the process's shutdown, waiting forever.
+            await self._tasks.cancel_and_join([*workers, stop], SESSION_JOIN_S)
+        # Every worker's error is retrieved (asyncio warns of those never read); the first ends
+        # the session.
+        errors = [t.exception() for t in workers if t.done() and not t.cancelled()]
+        for error in errors:
+            if error is not None:
+                raise error
 
     @property
     def _is_v5(self) -> bool:
@@ -229,6 +243,7 @@ class Forwarder:
         if row is None:
             return  # a status publish, awaited by aiomqtt itself
         self._slot_free.set()
+        self.progressed_at = time.monotonic()  # a refusal too: the link and forwarder are alive
         if isinstance(reason, ReasonCode) and reason.is_failure:
             self._lanes.release([row.rowid])
             self._metrics.broker_refusals.labels(device=row.device).inc()
@@ -285,15 +300,14 @@ class Forwarder:
         """End-to-end acks and answers to host queries: the centre → gateway topics."""
         # Iterating also surfaces a lost connection as MqttError, ending the session.
         async for message in client.messages:
-            if self._desk is not None and not message.topic.matches(self._topics.ack):
-                if isinstance(message.payload, bytes):
-                    self._desk.deliver(message.payload)
-                continue
-            ids = _parse_ack(message.payload)
-            if ids is None:
-                log.warning("ignored a malformed end-to-end ack on %s", message.topic)
-                continue
-            self._metrics.e2e_acked.inc(await self._outbox.mark_acked(ids))
+            await self._inbox.handle(message.topic.value, message.payload, message.properties)
+
+    async def acked(self, ids: list[str]) -> None:
+        """The consumer confirmed these envelope ids (a decoded ``ack``)."""
+        marked = await self._outbox.mark_acked(ids)
+        self._metrics.e2e_acked.inc(marked)
+        if marked:
+            self.progressed_at = time.monotonic()
 
     async def _retry_later(self) -> None:
         """Give refused rows, and (end-to-end mode) unreceipted rows, another go."""
@@ -322,14 +336,3 @@ class Forwarder:
 
     def _status_payload(self, state: str) -> bytes:
         return json.dumps({"state": state, "gateway_id": self._topics.gateway_id}).encode()
-
-
-def _parse_ack(payload: Any) -> list[str] | None:
-    """An ack is ``{"ids": [...]}`` (JSON); anything else is malformed."""
-    try:
-        ids = json.loads(payload)["ids"]
-    except (ValueError, TypeError, KeyError):
-        return None
-    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-        return None
-    return ids

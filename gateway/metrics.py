@@ -147,6 +147,32 @@ class Metrics:
         self.device_up = Gauge(
             "wardlink_device_connected", "1 while the device is connected", ["device"], registry=r
         )
+        self.broker_input_rejected = Counter(
+            "wardlink_broker_input_rejected_total",
+            "Broker messages dropped unread: topic_kind ack|query_reply|other, reason from "
+            "gateway.broker_input.Reason (too_large, too_deep, not_json, bad_shape, unsigned, "
+            "bad_signature, unexpected, wrong_device, unknown_topic)",
+            ["topic_kind", "reason"],
+            registry=r,
+        )
+        self.forward_stalled = Gauge(
+            "wardlink_forward_stalled_seconds",
+            "How long rows have been pending on a connected broker with no PUBACK or ack "
+            "(0 while the forwarder makes progress); past [mqtt] stall_after_s /healthz fails",
+            registry=r,
+        )
+        self.tasks_stuck = Gauge(
+            "wardlink_tasks_stuck",
+            "Gateway tasks that did not finish when cancelled and were left behind; "
+            "any makes /healthz fail",
+            registry=r,
+        )
+        self.task_join_timeouts = Counter(
+            "wardlink_task_join_timeouts_total",
+            "Tasks that did not finish within their join timeout when cancelled",
+            ["task"],
+            registry=r,
+        )
         self._children: dict[tuple[str, str, str], Counter] = {}
 
     def bound(self, counter: Counter, device: str, kind: str) -> Counter:

@@ -182,7 +182,7 @@ class Pipeline:
     ) -> OrderReply | None:
         if self._desk is None:
             return None
-        answer = self._desk.expect(query.query_id)
+        answer = self._desk.expect(device_id, query.query_id, timeout_s)
         try:
             async with asyncio.timeout(timeout_s):
                 await self.submit(device_id, query, raw=raw)

@@ -36,6 +36,7 @@ from gateway.inventory import DeviceSettings, Slug, validate_inventory
 _MQTT_DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 # Keys that hold secrets: never accepted from the file, never shown in an error line.
 SECRET_KEYS = frozenset({"password", "key_passphrase"})
+MIN_REPLY_KEY_BYTES = 32
 
 
 class GatewaySettings(BaseModel):
@@ -74,6 +75,11 @@ class MqttSettings(BaseModel):
     readable_secret_files: Literal["warn", "refuse"] = "warn"  # noqa: S105 - a policy
     """What a secret file (password, key, passphrase) readable by others does: a warning in the
     log, or a refusal to start (the shipped systemd unit sets ``refuse``)."""
+    stall_after_s: float = Field(default=120.0, gt=0)
+    """Liveness fails after this long with rows pending, the broker connected and no PUBACK or
+    end-to-end ack (the forwarder hangs); keep it above the 30 s retry of refused rows."""
+    query_reply_key_file: FilePath | None = None
+    """The centre's shared HMAC key: host-query replies must carry its signature (MQTT 5)."""
 
     @field_validator("url")
     @classmethod
@@ -94,7 +100,7 @@ class MqttSettings(BaseModel):
             raise ValueError(f"has a port outside 0..65535; {shape}") from None
         return value
 
-    @field_validator("password_file", "key_passphrase_file")
+    @field_validator("password_file", "key_passphrase_file", "query_reply_key_file")
     @classmethod
     def _readable(cls, value: Path | None) -> Path | None:
         if value is not None:
@@ -114,6 +120,14 @@ class MqttSettings(BaseModel):
             raise ValueError("cert_file and key_file go together (mutual TLS needs both)")
         if not self.tls and (self.ca_file or self.cert_file):
             raise ValueError("ca_file, cert_file and key_file need an mqtts:// url")
+        if self.query_reply_key_file is not None:
+            if len(self.resolved_reply_key() or b"") < MIN_REPLY_KEY_BYTES:
+                raise ValueError(
+                    f"query_reply_key_file must hold at least {MIN_REPLY_KEY_BYTES} bytes "
+                    "(e.g. `openssl rand -hex 32`)"
+                )
+            if self.protocol == "3.1.1":
+                raise ValueError("query_reply_key_file needs MQTT 5 (signatures are properties)")
         if self.reconnect_max_s < self.reconnect_min_s:
             raise ValueError("reconnect_max_s must not be below reconnect_min_s")
         refuse = self.readable_secret_files == "refuse"  # noqa: S105 - a policy, not a secret
@@ -128,6 +142,7 @@ class MqttSettings(BaseModel):
                 ("password_file", self.password_file),
                 ("key_file", self.key_file),
                 ("key_passphrase_file", self.key_passphrase_file),
+                ("query_reply_key_file", self.query_reply_key_file),
             ]
         )
 
@@ -151,6 +166,12 @@ class MqttSettings(BaseModel):
     def resolved_password(self) -> str | None:
         """Read the password at connect time, so a rotated ``password_file`` is picked up."""
         return _secret(self.password, self.password_file)
+
+    def resolved_reply_key(self) -> bytes | None:
+        """The key query replies are signed with, as the file holds it (without a final EOL)."""
+        if self.query_reply_key_file is None:
+            return None
+        return self.query_reply_key_file.read_bytes().rstrip(b"\r\n")
 
     def resolved_key_passphrase(self) -> str | None:
         """The passphrase of ``key_file``, from the environment or ``key_passphrase_file``."""

@@ -6,8 +6,13 @@ import subprocess
 from pathlib import Path
 
 
-def make_pki(directory: Path) -> dict[str, Path]:
-    """A throwaway CA with a server certificate for 127.0.0.1 and one client certificate."""
+def make_pki(directory: Path, clients: dict[str, str] | None = None) -> dict[str, Path]:
+    """A throwaway CA with a server certificate for 127.0.0.1 and client certificates.
+
+    ``clients`` maps a file name to the certificate's CN (default: ``client``, CN
+    ``wardlink-client``); a ``/`` in a CN is kept as part of the name.
+    """
+    clients = clients or {"client": "wardlink-client"}
     directory.mkdir()
 
     def run(*args: str) -> None:
@@ -28,14 +33,16 @@ def make_pki(directory: Path) -> dict[str, Path]:
         "-out",
         "ca.crt",
     )
-    for name, extra in [("server", "subjectAltName=IP:127.0.0.1"), ("client", "")]:
+    subjects = {"server": ("wardlink-server", "subjectAltName=IP:127.0.0.1")}
+    subjects |= {name: (cn, "") for name, cn in clients.items()}
+    for name, (cn, extra) in subjects.items():
         run(
             "req",
             "-newkey",
             "rsa:2048",
             "-nodes",
             "-subj",
-            f"/CN=wardlink-{name}",
+            "/CN=" + cn.replace("/", "\\/"),
             "-keyout",
             f"{name}.key",
             "-out",
@@ -60,7 +67,5 @@ def make_pki(directory: Path) -> dict[str, Path]:
             "-extfile",
             str(ext),
         )
-    return {
-        name: directory / name
-        for name in ("ca.crt", "server.crt", "server.key", "client.crt", "client.key")
-    }
+    names = ["ca.crt", *(f"{name}.{ext}" for name in subjects for ext in ("crt", "key"))]
+    return {name: directory / name for name in names}

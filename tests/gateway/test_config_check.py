@@ -91,7 +91,8 @@ def test_unknown_key_lists_allowed_keys_and_never_shows_its_value(tmp_path):
         f"{path}: mqtt.pasword: is not an allowed key; did you mean 'password_file'? allowed: "
         "url, client_id, username, password_file, ca_file, cert_file, key_file, "
         "key_passphrase_file, topic_root, keepalive_s, protocol, inflight_window, end_to_end_ack, "
-        "resend_unacked_after_s, reconnect_min_s, reconnect_max_s, readable_secret_files",
+        "resend_unacked_after_s, reconnect_min_s, reconnect_max_s, readable_secret_files, "
+        "stall_after_s, query_reply_key_file",
         f"{path}: store.quota: is not an allowed key; did you mean 'quota_mb'? allowed: "
         "path, durability, quota_mb, min_free_mb, retention_hours, max_batch, reject_budget_mb",
     ]

@@ -90,3 +90,22 @@ def test_a_restarted_consumer_does_not_write_an_id_twice(
         summary = consumer.stop()
     assert summary["duplicates"] == 1
     assert consumer.out.read_bytes().splitlines() == [envelope, later]
+
+
+def test_a_deeply_nested_message_is_counted_invalid_and_consuming_goes_on(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    poison = b'{"payload":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    good = good_envelope(1)
+    with ConsumerProcess(tmp_path, mosquitto.url) as consumer:
+        publisher = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        publisher.connect(mosquitto.host, mosquitto.port)
+        publisher.loop_start()
+        for payload in (poison, good):
+            publisher.publish(TOPIC, payload, qos=1).wait_for_publish(10)
+        publisher.disconnect()
+        publisher.loop_stop()
+        wait_for(lambda: len(consumer.ids()) == 1, 20, "the good envelope after the poison")
+        summary = consumer.stop()
+    assert summary["invalid"] == 1
+    assert summary["unique"] == 1

@@ -127,3 +127,23 @@ def test_example_file_validates():
     (device,) = settings.devices
     assert (device.kind, device.connection) == ("serial-scanner", "tcp://127.0.0.1:7001")
     assert settings.store.path == Path("./demo-data/outbox.db")
+
+
+def test_a_query_reply_key_must_be_long_and_needs_mqtt_5(tmp_path: Path) -> None:
+    from tests.e2e.harness import write_config  # noqa: PLC0415
+
+    key = tmp_path / "reply.key"
+    key.write_bytes(b"short\n")
+    keyed = {"query_reply_key_file": str(key)}
+    config = write_config(tmp_path / "a", "mqtt://127.0.0.1:1883", mqtt=keyed)
+    with pytest.raises(ConfigError) as short:
+        load_settings(config)
+    assert "at least 32 bytes" in " ".join(short.value.lines())
+    key.write_bytes(b"k" * 32 + b"\n")
+    assert load_settings(config).mqtt.resolved_reply_key() == b"k" * 32
+    v311 = write_config(
+        tmp_path / "b", "mqtt://127.0.0.1:1883", mqtt={**keyed, "protocol": "3.1.1"}
+    )
+    with pytest.raises(ConfigError) as old:
+        load_settings(v311)
+    assert "needs MQTT 5" in " ".join(old.value.lines())
