@@ -16,6 +16,7 @@ import paho.mqtt.client as mqtt
 
 from gateway.config_check import check_config_file, load_settings
 from gateway.config_errors import ConfigError
+from gateway.log_limits import limit_repeats_everywhere
 from gateway.sim_command import add_sim_command
 
 
@@ -25,6 +26,7 @@ def _setup_logging(level: str) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    limit_repeats_everywhere()
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

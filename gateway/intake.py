@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from adapters.canonical.events import CanonicalEvent, DeviceState, OrderQuery
 from adapters.canonical.orders import OrderReply
+
+ConnectionDropReason = Literal[
+    "cap_evicted_idle", "cap_refused", "idle_timeout", "message_deadline"
+]
+"""Why a limit ended a device connection: a bounded set, fit for a metric label."""
 
 
 class Intake(Protocol):
@@ -62,4 +67,8 @@ class Intake(Protocol):
 
     def count_rejected(self, device_id: str, reason: str, raw: bytes | None = None) -> None:
         """Count malformed input from a device and keep its bytes for inspection."""
+        ...
+
+    def count_connection_dropped(self, device_id: str, reason: ConnectionDropReason) -> None:
+        """Count a connection closed or refused by a limit (cap, idle timeout, deadline)."""
         ...

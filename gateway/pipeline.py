@@ -17,6 +17,7 @@ from adapters.canonical.events import CanonicalEvent, DeviceState, LabResult, Or
 from adapters.canonical.orders import OrderReply
 from edge_store import AsyncOutbox, MessageKey, NewEntry, StoreError
 from gateway.envelope import Envelope, RawMessage, UlidFactory, utc_now
+from gateway.intake import ConnectionDropReason
 from gateway.metrics import Metrics
 from gateway.query_desk import QueryDesk
 from gateway.rejects import RejectArchive
@@ -178,6 +179,10 @@ class Pipeline:
 
     def report_state(self, device_id: str, state: DeviceState, detail: str | None = None) -> None:
         self._status.report_state(device_id, state, detail)
+
+    def count_connection_dropped(self, device_id: str, reason: ConnectionDropReason) -> None:
+        kind = self._devices[device_id].kind if device_id in self._devices else "unknown"
+        self._metrics.connections_dropped.labels(device=device_id, kind=kind, reason=reason).inc()
 
     def count_rejected(self, device_id: str, reason: str, raw: bytes | None = None) -> None:
         self._metrics.rejected.labels(device=device_id).inc()
