@@ -4,8 +4,9 @@ A flood of identical lines (``accept()`` failing at the file limit, a port full 
 connection cap being hit thousands of times) once grew the log by 100 MB in 45 s and buried
 the one line that mattered (issue 11, defect 3). :class:`RepeatLimiter` is installed on the
 gateway's log handlers, so every logger is covered, including asyncio's own. Lines are alike
-when they share logger, level and *format string*: "device %s: %s connected" for every peer is
-one kind of line, whatever its arguments. Per kind and per ``interval_s``, ``burst`` lines pass;
+when they share logger, level, *format string* and first argument (by convention the device
+id): "device %s: %s connected" for every peer of one device is one kind of line, and a noisy
+device cannot silence another's lines. Per kind and per ``interval_s``, ``burst`` lines pass;
 the next line of that kind after the interval carries how many were suppressed before it.
 """
 
@@ -16,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-_Key = tuple[str, int, str]
+_Key = tuple[str, int, str, str]
 
 
 @dataclass(slots=True)
@@ -45,7 +46,8 @@ class RepeatLimiter(logging.Filter):
         self._windows: dict[_Key, _Window] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
-        key = (record.name, record.levelno, str(record.msg))
+        first = record.args[0] if isinstance(record.args, tuple) and record.args else ""
+        key = (record.name, record.levelno, str(record.msg), str(first)[:64])
         now = self._clock()
         window = self._windows.get(key)
         if window is None or now - window.started >= self._interval:

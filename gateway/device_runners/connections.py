@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from adapters.canonical.events import DeviceState
 from drivers.backoff import Backoff
-from drivers.base import ByteStream, OpenFailedError
+from drivers.base import ByteStream, OpenFailedError, StreamClosedError
 from drivers.registry import accepts_connections, open_listener, open_stream
 from gateway.intake import Intake
 
@@ -121,6 +121,9 @@ class _Link:
             log.info("device %s: %s connected", self.device_id, stream.peer)
             try:
                 await self.serve(stream)
+            except StreamClosedError as exc:  # the peer left while we answered: not a fault
+                log.info("device %s: %s", self.device_id, exc)
+                await stream.close()
             except Exception:
                 log.exception("device %s: connection from %s failed", self.device_id, stream.peer)
                 await stream.close()
