@@ -101,12 +101,12 @@ async def closed_by_gateway(reader: asyncio.StreamReader, timeout_s: float) -> b
     return True
 
 
-async def random_bytes(port: int, seed: int) -> None:
-    """256 KiB of seeded noise, in 4 KiB writes, then leave."""
+async def random_bytes(port: int, seed: int, size: int = NOISE_BYTES) -> None:
+    """``size`` bytes of seeded noise, in 4 KiB writes, then leave."""
     rng = random.Random(seed)
     _reader, writer = await _connection(port)
     try:
-        for _ in range(NOISE_BYTES // 4096):
+        for _ in range(size // 4096):
             writer.write(rng.randbytes(4096))
             await writer.drain()
     except ConnectionError:
