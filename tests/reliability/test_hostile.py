@@ -50,9 +50,13 @@ T = TypeVar("T")
 class LimitedGateway(GatewayProcess):
     """``wardlink run`` with a low open-files limit, as a small node under systemd might have."""
 
+    open_files = OPEN_FILES_LIMIT
+
     def start(self) -> LimitedGateway:
+        open_files = self.open_files
+
         def limit() -> None:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES_LIMIT, OPEN_FILES_LIMIT))
+            resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
 
         with self.log.open("ab") as log:
             self._proc = subprocess.Popen(
