@@ -17,7 +17,7 @@ from tests.e2e.harness import ConsumerProcess, write_config
 from tests.hardware_sim.broker import Mosquitto, free_port, wait_for_port
 from tests.hardware_sim.hl7_sender import Hl7Sender, synthetic_oru
 from tests.reliability import hostile_peers as hostile
-from tests.reliability.test_hostile import LimitedGateway
+from tests.reliability.hostile_run import LimitedGateway
 
 OPEN_FILES = 64
 FLOOD = 150
