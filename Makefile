@@ -46,9 +46,11 @@ test: lint typecheck pytest
 
 check: lint typecheck
 
-# A longer soak of the simulated ward under random faults (tests/reliability/test_soak.py).
+# A longer soak of the simulated ward under random faults (tests/reliability/test_soak.py), and
+# rounds of hostile input on every listener (tests/reliability/test_hostile.py).
 soak: $(VENV)/.installed mosquitto
-	WARDLINK_SOAK_S=$${WARDLINK_SOAK_S:-600} $(PY) -m pytest -s --timeout 1800 tests/reliability/test_soak.py
+	WARDLINK_SOAK_S=$${WARDLINK_SOAK_S:-600} WARDLINK_HOSTILE_S=$${WARDLINK_HOSTILE_S:-600} \
+		$(PY) -m pytest -s --timeout 3600 tests/reliability/test_soak.py tests/reliability/test_hostile.py
 
 bench: $(VENV)/.installed mosquitto
 	$(PY) -m bench

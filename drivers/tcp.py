@@ -16,6 +16,8 @@ from typing import Self
 
 from drivers.base import ByteStream, OpenFailedError, StreamClosedError
 
+TLS_HANDSHAKE_TIMEOUT_S = 10.0
+
 
 class TcpStream:
     """A :class:`~drivers.base.ByteStream` over an asyncio stream pair."""
@@ -98,7 +100,12 @@ class TcpListener:
     async def __aenter__(self) -> Self:
         try:
             self._server = await asyncio.start_server(
-                self._on_connect, self._host, self._port, ssl=self._tls
+                self._on_connect,
+                self._host,
+                self._port,
+                ssl=self._tls,
+                # A peer stalling its handshake holds a descriptor before any cap sees it.
+                ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT_S if self._tls else None,
             )
         except OSError as exc:
             raise OpenFailedError(f"cannot listen on {self._host}:{self._port}: {exc}") from exc

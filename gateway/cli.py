@@ -17,6 +17,7 @@ import paho.mqtt.client as mqtt
 from gateway.config_check import load_settings
 from gateway.config_errors import ConfigError
 from gateway.credentials import RedactingFormatter, redact
+from gateway.log_limits import limit_repeats_everywhere
 from gateway.sim_command import add_sim_command
 
 
@@ -24,6 +25,7 @@ def _setup_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
     logging.basicConfig(level=getattr(logging, level.upper()), handlers=[handler])
+    limit_repeats_everywhere()
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from adapters.astm.unread import Position
 from adapters.canonical.events import CanonicalEvent, DeviceState, OrderQuery
 from adapters.canonical.orders import OrderReply
+
+ConnectionDropReason = Literal[
+    "cap_evicted_idle", "cap_refused", "idle_timeout", "message_deadline"
+]
+"""Why a limit ended a device connection: a bounded set, fit for a metric label."""
 
 
 class Intake(Protocol):
@@ -71,4 +76,7 @@ class Intake(Protocol):
         A wrong dialect or a field a vendor moved shows up here (metric and device status)
         instead of vanishing: see :mod:`adapters.astm.unread`.
         """
+
+    def count_connection_dropped(self, device_id: str, reason: ConnectionDropReason) -> None:
+        """Count a connection closed or refused by a limit (cap, idle timeout, deadline)."""
         ...

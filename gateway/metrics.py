@@ -74,6 +74,13 @@ class Metrics:
             ["device"],
             registry=r,
         )
+        self.connections_dropped = Counter(
+            "wardlink_connections_dropped_total",
+            "Device connections closed or refused by a limit: reason is one of "
+            "cap_evicted_idle, cap_refused, idle_timeout, message_deadline",
+            ["device", "kind", "reason"],
+            registry=r,
+        )
         self.messages_out = Counter(
             "wardlink_forward_messages_total",
             "Envelopes the broker confirmed (PUBACK success)",

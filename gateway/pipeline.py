@@ -25,6 +25,7 @@ from adapters.canonical.orders import OrderReply
 from edge_store import AsyncOutbox, MessageKey, NewEntry, StoreError
 from gateway.device_time import stated_time
 from gateway.envelope import Envelope, RawMessage, UlidFactory, utc_now
+from gateway.intake import ConnectionDropReason
 from gateway.metrics import Metrics
 from gateway.query_desk import QueryDesk
 from gateway.rejects import RejectArchive
@@ -208,6 +209,10 @@ class Pipeline:
             metric = self._metrics.astm_unread_fields
             metric.labels(device=device_id, record_type=record_type).inc(total)
         self._status.fields_unread(device_id, unread)
+
+    def count_connection_dropped(self, device_id: str, reason: ConnectionDropReason) -> None:
+        kind = self._devices[device_id].kind if device_id in self._devices else "unknown"
+        self._metrics.connections_dropped.labels(device=device_id, kind=kind, reason=reason).inc()
 
     def count_rejected(self, device_id: str, reason: str, raw: bytes | None = None) -> None:
         self._metrics.rejected.labels(device=device_id).inc()

@@ -229,7 +229,14 @@ STANDARD_ROLES = (
 
 def available_dialects() -> tuple[str, ...]:
     """Every dialect name in the dialects folder, sorted."""
-    return tuple(sorted(p.stem.replace("_", "-") for p in DIALECTS_DIR.glob("*.toml")))
+    return _dialects_in(DIALECTS_DIR)
+
+
+@lru_cache(maxsize=8)
+def _dialects_in(folder: Path) -> tuple[str, ...]:
+    # Listed once per folder, not per message: ``auto`` asks for every message, and a listing
+    # needs a file descriptor, which a gateway at its open-files limit does not have (issue 11).
+    return tuple(sorted(p.stem.replace("_", "-") for p in folder.glob("*.toml")))
 
 
 @lru_cache(maxsize=32)

@@ -21,6 +21,9 @@ class LinkConfig:
     """Reply to ENQ or to a frame (LIS1-A §8.5.1)."""
     receiver_timeout: float = 30.0
     """Next frame or EOT; then the incomplete message is discarded (LIS1-A §8.5.2)."""
+    message_timeout: float = 300.0
+    """From a message's first frame to its L record: a sender trickling frames cannot hold a
+    message open for longer (issue 11, defect 3); then it is dropped as at the frame timer."""
     busy_wait: float = 10.0
     """Before re-sending ENQ after NAK (receiver busy) or an unanswered ENQ."""
     interrupt_wait: float = 15.0
@@ -37,6 +40,10 @@ class LinkConfig:
     lf_required: bool = False
     checksum_required: bool = True
     max_frame_bytes: int = 1 << 16
+    max_message_frames: int = 8192
+    max_message_bytes: int = 1 << 20
+    """A message over either limit is refused: its frame NAKed, and every frame after it until
+    the session ends, so the sender gives up after ``max_attempts`` (issue 11, defect 6)."""
 
 
 HOST = LinkConfig()

@@ -35,19 +35,76 @@ from adapters.astm.link_events import (
 )
 from adapters.astm.link_line import LinkInput, LinkLine, State
 
+_KEPT_HEAD = 4096
+"""Bytes of a refused or dropped message kept with its reject: enough to see what it was."""
+
+
+@dataclass(slots=True)
+class _Mark:
+    """Receiver progress before one frame: lengths, not copies, so each frame costs O(1)."""
+
+    expected: int
+    any_taken: bool
+    records: int
+    partial: list[bytes]
+    partial_len: int
+    frames: int
+    size: int
+    started: float | None
+
 
 @dataclass(slots=True)
 class _Inbound:
-    """Receiver progress in one session; copied before the frame whose ACK is held."""
+    """Receiver progress in one session; its lists only grow while a message comes in.
+
+    Frames are kept in lists and joined once, when the message is complete: a message of
+    20,000 frames once cost quadratic time and 300 MB (issue 11, defect 6).
+    """
 
     expected: int = 1
     any_taken: bool = False
     records: list[bytes] = field(default_factory=list)
-    partial: bytes = b""  # text of a record continued in the next (ETB) frame
-    raw: bytes = b""
+    partial: list[bytes] = field(default_factory=list)  # texts of a record continued (ETB)
+    frames: list[bytes] = field(default_factory=list)  # the message's frames, as received
+    size: int = 0  # bytes in ``frames``
+    started: float | None = None  # when the message's first frame came
+    refused: bool = False  # over a limit: every frame is NAKed until the session ends
 
-    def copy(self) -> _Inbound:
-        return _Inbound(self.expected, self.any_taken, list(self.records), self.partial, self.raw)
+    def mark(self) -> _Mark:
+        return _Mark(
+            self.expected,
+            self.any_taken,
+            len(self.records),
+            self.partial,
+            len(self.partial),
+            len(self.frames),
+            self.size,
+            self.started,
+        )
+
+    def restore(self, mark: _Mark) -> None:
+        self.expected, self.any_taken = mark.expected, mark.any_taken
+        del self.records[mark.records :]
+        self.partial = mark.partial[: mark.partial_len]
+        del self.frames[mark.frames :]
+        self.size, self.started = mark.size, mark.started
+
+    def next_message(self) -> None:
+        """The message is answered: start the next one, frame numbering going on."""
+        self.records, self.partial, self.frames = [], [], []
+        self.size, self.started = 0, None
+
+    @property
+    def raw(self) -> bytes:
+        return b"".join(self.frames)
+
+    def head(self) -> bytes:
+        kept = bytearray()
+        for frame in self.frames:
+            kept += frame[: _KEPT_HEAD - len(kept)]
+            if len(kept) >= _KEPT_HEAD:
+                break
+        return bytes(kept)
 
 
 class Receiver:
@@ -57,7 +114,7 @@ class Receiver:
         self._line = line
         self._message_ids = itertools.count(1)
         self._inbound = _Inbound()
-        self._undo = _Inbound()  # receiver progress before the held frame
+        self._undo = self._inbound.mark()  # receiver progress before the held frame
         self._held: int | None = None
         self._detached: set[int] = set()
         self._interrupt = False
@@ -89,12 +146,17 @@ class Receiver:
 
     def _on_frame(self, frame: Frame | None, now: float) -> None:
         assert frame is not None
-        self._line.deadline = now + self._line.config.receiver_timeout
+        config = self._line.config
         inbound = self._inbound
-        if not frame.checksum_ok:
+        self._line.deadline = now + config.receiver_timeout
+        if inbound.started is not None:
+            self._line.deadline = min(self._line.deadline, inbound.started + config.message_timeout)
+        if inbound.refused:
+            self._line.send(NAK)  # the sender gives up after max_attempts and sends EOT
+        elif not frame.checksum_ok:
             self._refuse(frame, "bad checksum")
         elif frame.fn == inbound.expected:
-            self._take(frame)
+            self._take(frame, now)
         elif inbound.any_taken and frame.fn == (inbound.expected - 1) % 8:
             self._answer_frame()
             self._line.events.append(
@@ -107,18 +169,36 @@ class Receiver:
         self._line.send(NAK)
         self._line.events.append(FrameRejected(reason, frame.raw))
 
-    def _take(self, frame: Frame) -> None:
-        self._undo = self._inbound.copy()
+    def _over_limit(self, frame: Frame) -> str:
+        """Why the message cannot take ``frame`` (it would be too long), or ``""``."""
+        config, inbound = self._line.config, self._inbound
+        if len(inbound.frames) >= config.max_message_frames:
+            return f"message over {config.max_message_frames} frames: refused (NAK)"
+        if inbound.size + len(frame.raw) > config.max_message_bytes:
+            return f"message over {config.max_message_bytes} bytes: refused (NAK)"
+        return ""
+
+    def _take(self, frame: Frame, now: float) -> None:
         inbound = self._inbound
+        if reason := self._over_limit(frame):
+            self._line.events.append(FrameRejected(reason, inbound.head()))
+            self._line.send(NAK)
+            inbound.refused = True
+            inbound.next_message()
+            return
+        self._undo = inbound.mark()
         inbound.expected = (inbound.expected + 1) % 8
         inbound.any_taken = True
-        inbound.raw += frame.raw
-        inbound.partial += frame.text
+        inbound.frames.append(frame.raw)
+        inbound.size += len(frame.raw)
+        if inbound.started is None:
+            inbound.started = now
+        inbound.partial.append(frame.text)
         if not frame.final:
             self._answer_frame()
             return
-        inbound.records += [record for record in inbound.partial.split(b"\r") if record]
-        inbound.partial = b""
+        texts, inbound.partial = inbound.partial, []
+        inbound.records += [record for record in b"".join(texts).split(b"\r") if record]
         message_end = self._line.config.message_end
         if not inbound.records or not inbound.records[-1].startswith(message_end):
             self._answer_frame()
@@ -140,23 +220,33 @@ class Receiver:
         self._held = None
         self._line.state = State.RECEIVING
         if code == ACK:
-            self._inbound.records, self._inbound.raw = [], b""
+            self._inbound.next_message()
             self._answer_frame()
         else:
-            self._inbound = self._undo
+            self._inbound.restore(self._undo)
             self._line.send(NAK)
 
     def _on_released(self, _frame: Frame | None, _now: float) -> None:
         inbound = self._inbound
         line = self._line
-        if line.state is State.RECEIVING and inbound.records and line.config.deliver_unterminated:
+        deliver = line.config.deliver_unterminated and not inbound.refused
+        if line.state is State.RECEIVING and inbound.records and deliver:
             message_id = next(self._message_ids)
             self._detached.add(message_id)
             line.events.append(MessageReceived(message_id, inbound.records, inbound.raw, False))
         self._end_receiving()
         line.events.append(LinkReleased("receiver"))
 
-    def _on_receive_timeout(self, _frame: Frame | None, _now: float) -> None:
+    def _on_receive_timeout(self, _frame: Frame | None, now: float) -> None:
+        inbound, config = self._inbound, self._line.config
+        receiving = self._line.state is State.RECEIVING
+        if (
+            receiving
+            and inbound.started is not None
+            and now >= inbound.started + config.message_timeout
+        ):
+            reason = f"message not complete within {config.message_timeout:g} s: dropped"
+            self._line.events.append(FrameRejected(reason, inbound.head()))
         self._line.events.append(LinkTimedOut("receiver", "frame or EOT"))
         self._end_receiving()
 

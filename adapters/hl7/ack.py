@@ -18,7 +18,7 @@ from datetime import datetime
 
 from adapters.hl7.errors import TABLE_0357
 from adapters.hl7.escape import escape
-from adapters.hl7.message import Message
+from adapters.hl7.message import Delimiters, Message
 from adapters.hl7.parse import salvage_header
 
 ACK_CODES = frozenset({"AA", "AE", "AR", "CA", "CE", "CR"})
@@ -30,6 +30,7 @@ _DEFAULT_VERSION = "2.5.1"
 _MSH9_STRUCTURE_SINCE = (2, 3, 1)
 _ERR_V25_SINCE = (2, 5)
 _MSA3_WITHDRAWN_SINCE = (2, 7)
+_UNSAFE_IN_ECHO = re.compile("[\r\n\x0b\x1c]")
 _LOCATION = re.compile(r"([A-Z][A-Z0-9]{2})(?:\[(\d+)\])?-(\d+)")
 
 
@@ -74,6 +75,17 @@ def _err(message: Message, error: AckError, version: tuple[int, ...]) -> list[st
     return ["ERR", d.component.join((location or d.component * 2, code))]
 
 
+def _echo(raw_field: str, d: Delimiters) -> str:
+    r"""A field echoed byte for byte, except what would end a segment or the MLLP frame.
+
+    A parsed message cannot hold those, but a header salvaged from garbage can (issue 11,
+    defect 7): they go back as ``\Xhh\`` escapes, so the answer is always a valid frame.
+    """
+    if not _UNSAFE_IN_ECHO.search(raw_field):
+        return raw_field
+    return _UNSAFE_IN_ECHO.sub(lambda m: f"{d.escape}X{ord(m.group()):02X}{d.escape}", raw_field)
+
+
 def _timestamp(now: datetime | None) -> str:
     now = now or datetime.now().astimezone()
     return now.strftime("%Y%m%d%H%M%S%z")
@@ -107,23 +119,23 @@ def build_ack(
         d.component + d.repetition + d.escape + d.subcomponent,
         escape(sending_application, d),
         escape(sending_facility, d),
-        msh.field(3),
-        msh.field(4),
+        _echo(msh.field(3), d),
+        _echo(msh.field(4), d),
         _timestamp(now),
         "",
         d.component.join(structure),
         escape(control_id, d),
-        msh.field(11) or "P",
-        msh.field(12) or _DEFAULT_VERSION,
+        _echo(msh.field(11), d) or "P",
+        _echo(msh.field(12), d) or _DEFAULT_VERSION,
         *[""] * 3,
-        "" if msh.text(16) in ACK_CONDITIONS else msh.field(16),
+        "" if msh.text(16) in ACK_CONDITIONS else _echo(msh.field(16), d),
         "",
-        msh.field(18),
+        _echo(msh.field(18), d),
     ]
     if code in _ERROR_CODES:
         error = error or AckError(message=text)
     text = text or (error.message if error else "")
-    msa = ["MSA", code, msh.field(10)]
+    msa = ["MSA", code, _echo(msh.field(10), d)]
     if text and version < _MSA3_WITHDRAWN_SINCE:
         msa.append(escape(text, d))
     segments = [header, msa]

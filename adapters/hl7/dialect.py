@@ -204,7 +204,15 @@ TEST_MESSAGE_ROLES = {"T": "training", "D": "debugging"}
 
 
 def available_dialects() -> tuple[str, ...]:
-    return tuple(sorted(p.stem.replace("_", "-") for p in DIALECTS_DIR.glob("*.toml")))
+    """Every dialect name in the dialects folder, sorted."""
+    return _dialects_in(DIALECTS_DIR)
+
+
+@lru_cache(maxsize=8)
+def _dialects_in(folder: Path) -> tuple[str, ...]:
+    # Listed once per folder, not per message: ``auto`` asks for every message, and a listing
+    # needs a file descriptor, which a gateway at its open-files limit does not have (issue 11).
+    return tuple(sorted(p.stem.replace("_", "-") for p in folder.glob("*.toml")))
 
 
 @lru_cache(maxsize=32)

@@ -20,7 +20,17 @@ class Hl7LinkOptions(ZoneOptions):
         default=600.0, gt=0, description="close a connection silent for this long"
     )
     read_timeout_s: float = Field(
-        default=30.0, gt=0, description="a started message must be complete within this"
+        default=30.0,
+        gt=0,
+        description="a started message must be complete within this, from its start block "
+        "(a deadline per message, not per read); else the connection is closed",
+    )
+    max_connections: int = Field(
+        default=16,
+        ge=1,
+        le=256,
+        description="listen://: peers connected at once; at the cap the quietest connection "
+        "is closed for a new one (or the new one refused when all are busy)",
     )
     trust_msh18: bool = Field(
         default=True, description="false: always decode with the device's `encoding`"

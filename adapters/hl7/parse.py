@@ -18,6 +18,7 @@ missing MSH-9 / MSH-10      AR    101    required field missing; no type to rout
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from adapters.hl7.charset import UnknownCharsetError, codec_for, decode_text, msh18_of
@@ -25,7 +26,8 @@ from adapters.hl7.errors import Hl7ParseError
 from adapters.hl7.message import Delimiters, Message, Segment
 
 _DEFAULT_ENCODING_CHARS = "^~\\&"
-_FORBIDDEN_DELIMITERS = "\r\n \t"
+_FORBIDDEN_DELIMITERS = "\r\n \t\x0b\x1c"  # MLLP block bytes cannot travel in a frame
+_HEADER_END = re.compile(rb"[\r\n\x0b\x1c]")
 _MAX_ENCODING_CHARS = 5  # v2.7 adds the truncation character, which we read but do not use
 
 
@@ -113,7 +115,8 @@ def salvage_header(raw: bytes) -> Message:
     and an empty header.
     """
     start = raw.find(b"MSH")
-    line = raw[start:].split(b"\r", 1)[0].split(b"\n", 1)[0] if start >= 0 else b""
+    # A header ends at CR or LF, and at an MLLP block byte: nothing after one belongs to it.
+    line = _HEADER_END.split(raw[start:], 1)[0] if start >= 0 else b""
     text = line.decode("latin-1")
     try:
         field_sep = text[3]

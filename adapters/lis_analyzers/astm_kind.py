@@ -50,11 +50,33 @@ class AstmAnalyzerOptions(ZoneOptions):
         description="E1381: a started message is dropped when no frame or EOT comes within this",
     )
     max_message_kb: int = Field(
-        default=1024, ge=1, le=65536, description="bare records: a message larger is refused"
+        default=1024,
+        ge=1,
+        le=65536,
+        description="a message larger is refused (bare: dropped; E1381: NAKed)",
     )
-    idle_timeout_s: float | None = Field(
-        default=None,
+    idle_timeout_s: float = Field(
+        default=3600.0,
         gt=0,
-        description="close a TCP connection silent this long (none: analyzers often stay "
-        "connected and quiet for hours)",
+        description="close a connection silent this long; analyzers stay quiet for hours "
+        "between runs and reconnect (or are reconnected) when they have results",
+    )
+    message_timeout_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="E1381: a message must be complete (its L record) within this from its "
+        "first frame, or it is dropped and its next frame NAKed",
+    )
+    max_message_frames: int = Field(
+        default=8192,
+        ge=1,
+        le=1 << 20,
+        description="E1381: a message with more frames is refused (NAKed) and counted",
+    )
+    max_connections: int = Field(
+        default=16,
+        ge=1,
+        le=256,
+        description="listen://: peers connected at once; at the cap the quietest connection "
+        "is closed for a new one (or the new one refused when all are busy)",
     )

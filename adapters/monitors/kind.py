@@ -20,3 +20,11 @@ class Hl7MonitorOptions(Hl7LinkOptions, RateOptions):
         default=("ORU^R01", "ORU^R40", "ORU^W01"),
         description="message types taken; others are answered AR (unsupported message type)",
     )
+    max_connections: int = Field(
+        # A ward's monitors each open their own connection to one port: 30 beds is common.
+        default=64,
+        ge=1,
+        le=256,
+        description="listen://: peers connected at once (one per bedside monitor); at the cap "
+        "the quietest connection is closed for a new one (or the new one refused if all are busy)",
+    )

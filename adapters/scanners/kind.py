@@ -21,3 +21,16 @@ class ScannerOptions(BaseModel):
     max_length: int = Field(
         default=4096, ge=16, le=1 << 20, description="longer scans are rejected and counted"
     )
+    idle_timeout_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="close a connection silent this long (tcp:// reconnects at once; a "
+        "listen:// peer reconnects when it next scans)",
+    )
+    max_connections: int = Field(
+        default=16,
+        ge=1,
+        le=256,
+        description="listen://: peers connected at once; at the cap the quietest connection "
+        "is closed for a new one (or the new one refused when all are busy)",
+    )

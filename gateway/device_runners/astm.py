@@ -83,13 +83,20 @@ async def run_astm_analyzer(device: AstmDevice, intake: Intake) -> None:
             stream=stream,
         ).serve()
 
-    await keep_connected(device.id, device.connection, intake, serve)
+    await keep_connected(
+        device.id, device.connection, intake, serve, max_connections=options.max_connections
+    )
 
 
 def link_config_for(dialect: str, options: AstmAnalyzerOptions) -> LinkConfig:
     """The host's E1381 settings: LIS1-A timers from the options, checks from the dialect."""
     config = dataclasses.replace(
-        HOST, sender_timeout=options.reply_timeout_s, receiver_timeout=options.frame_timeout_s
+        HOST,
+        sender_timeout=options.reply_timeout_s,
+        receiver_timeout=options.frame_timeout_s,
+        message_timeout=options.message_timeout_s,
+        max_message_frames=options.max_message_frames,
+        max_message_bytes=options.max_message_kb * 1024,
     )
     if dialect == AUTO:
         return config  # the dialect is known only per message; be liberal on input
@@ -158,6 +165,7 @@ class _Connection:
         except TimeoutError:
             if deadline is None:
                 log.info("device %s: closing idle connection %s", self._device_id, self._peer)
+                self._intake.count_connection_dropped(self._device_id, "idle_timeout")
                 return None
             return b""
 

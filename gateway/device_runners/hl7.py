@@ -97,7 +97,14 @@ async def serve_hl7(device: Hl7Device, intake: Intake, mapper_for: MapperFor) ->
     codecs.lookup(device.encoding)
     tls = tls_context(device.options, server=accepts_connections(device.connection))
     handler = _Handler(device, intake, mapper_for)
-    await keep_connected(device.id, device.connection, intake, handler.serve, tls=tls)
+    await keep_connected(
+        device.id,
+        device.connection,
+        intake,
+        handler.serve,
+        tls=tls,
+        max_connections=device.options.max_connections,
+    )
 
 
 def tls_context(options: Hl7LinkOptions, *, server: bool) -> ssl.SSLContext | None:
@@ -136,20 +143,30 @@ class _Handler:
             sending_facility=options.sending_facility,
             control_ids=self._ack_ids.new,
         )
+        loop = asyncio.get_running_loop()
+        message_deadline: float | None = None  # a started message must end by then
         try:
             while True:
-                timeout = options.read_timeout_s if session.receiving else options.idle_timeout_s
+                if not session.receiving:
+                    message_deadline = None
+                elif message_deadline is None:
+                    message_deadline = loop.time() + options.read_timeout_s
+                timeout = (
+                    options.idle_timeout_s
+                    if message_deadline is None
+                    else max(0.0, message_deadline - loop.time())
+                )
                 try:
                     async with asyncio.timeout(timeout):
                         data = await stream.read()
                 except TimeoutError:
-                    what = "a message cut short" if session.receiving else "idle connection"
-                    log.info("device %s: closing %s %s", self._device.id, what, stream.peer)
+                    self._timed_out(stream.peer, message_cut=message_deadline is not None)
                     return
                 if not data:
                     return
                 session.receive_data(data)
                 for event in session.events():
+                    message_deadline = None  # a message ended: the next one gets its own time
                     if isinstance(event, MessageRejected):
                         self._intake.count_rejected(self._device.id, event.reason, event.raw)
                     else:
@@ -158,6 +175,25 @@ class _Handler:
                     await stream.write(out)
         finally:
             await stream.close()
+
+    def _timed_out(self, peer: str, *, message_cut: bool) -> None:
+        """Count and log a deadline; the caller closes the connection.
+
+        A message not complete in time is dropped unanswered: MLLP senders resend a message
+        whose ACK does not come, on a new connection.
+        """
+        if message_cut:
+            limit = self._options.read_timeout_s
+            log.warning(
+                "device %s: message from %s not complete within %g s; dropped, connection closed",
+                self._device.id,
+                peer,
+                limit,
+            )
+            self._intake.count_connection_dropped(self._device.id, "message_deadline")
+        else:
+            log.info("device %s: closing idle connection %s", self._device.id, peer)
+            self._intake.count_connection_dropped(self._device.id, "idle_timeout")
 
     async def _take(self, session: Hl7Session, event: MessageReceived, mapper: Mapper) -> None:
         message = event.message

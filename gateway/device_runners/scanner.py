@@ -7,6 +7,7 @@ keeps going.
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import logging
 from dataclasses import dataclass, field
@@ -53,14 +54,21 @@ async def run_scanner(
     async def serve(stream: ByteStream) -> None:
         await _serve(stream, device, intake)
 
-    await keep_connected(device.id, device.connection, intake, serve, backoff=backoff)
+    await keep_connected(
+        device.id,
+        device.connection,
+        intake,
+        serve,
+        backoff=backoff,
+        max_connections=device.options.max_connections,
+    )
 
 
 async def _serve(stream: ByteStream, device: ScannerDevice, intake: Intake) -> None:
-    """Pump one connection until EOF; a partial scan left at EOF is dropped with the line."""
+    """Pump one connection until EOF or idle timeout; a partial scan left then is dropped."""
     splitter = LineSplitter(device.options.terminator, device.options.max_length)
     try:
-        while chunk := await stream.read():
+        while chunk := await _read_or_idle(stream, device, intake):
             for item in splitter.receive_data(chunk):
                 if isinstance(item, OverlongScan):
                     limit = item.max_length
@@ -70,6 +78,17 @@ async def _serve(stream: ByteStream, device: ScannerDevice, intake: Intake) -> N
                     await _submit(item, device, intake)
     finally:
         await stream.close()
+
+
+async def _read_or_idle(stream: ByteStream, device: ScannerDevice, intake: Intake) -> bytes:
+    """The next chunk, or ``b""`` (as at EOF) when the connection has been silent too long."""
+    try:
+        async with asyncio.timeout(device.options.idle_timeout_s):
+            return await stream.read()
+    except TimeoutError:
+        log.info("scanner %s: closing idle connection %s", device.id, stream.peer)
+        intake.count_connection_dropped(device.id, "idle_timeout")
+        return b""
 
 
 async def _submit(scan: bytes, device: ScannerDevice, intake: Intake) -> None:

@@ -159,7 +159,9 @@ async def test_bad_input_is_answered_while_50_connections_are_served(
     tmp_path: Path, mosquitto: Mosquitto
 ) -> None:
     port = free_port()
-    devices = device_toml(port, options="max_message_kb = 16\nread_timeout_s = 5")
+    # A connection cap above the 51 connections this test holds (the default is 16).
+    options = "max_message_kb = 16\nread_timeout_s = 5\nmax_connections = 64"
+    devices = device_toml(port, options=options)
     rng = random.Random(5)
     consumer = await asyncio.to_thread(ConsumerProcess(tmp_path, mosquitto.url).start)
     async with running_gateway(tmp_path, mosquitto, devices) as gateway:

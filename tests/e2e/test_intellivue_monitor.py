@@ -21,6 +21,7 @@ from adapters.canonical.events import Alarm, CanonicalEvent, DeviceState, OrderQ
 from adapters.canonical.orders import OrderReply
 from adapters.monitors.intellivue_kind import IntelliVueOptions
 from gateway.device_runners.intellivue import run_intellivue_monitor
+from gateway.intake import ConnectionDropReason
 from gateway.registry import DEVICE_KINDS
 from tests.e2e.harness import ConsumerProcess, async_wait_for
 from tests.e2e.test_hl7_analyzer import running_gateway
@@ -86,6 +87,9 @@ class RecordingIntake:
 
     def count_rejected(self, device_id: str, reason: str, raw: bytes | None = None) -> None:
         self.rejected.append(reason)
+
+    def count_connection_dropped(self, device_id: str, reason: ConnectionDropReason) -> None:
+        self.rejected.append(f"connection: {reason}")
 
     def of(self, kind: type) -> list:  # type: ignore[type-arg]
         return [e for e in self.events if isinstance(e, kind)]

@@ -24,6 +24,7 @@ from drivers import tcp
 from drivers.backoff import Backoff
 from drivers.base import ByteStream, OpenFailedError
 from gateway.device_runners.scanner import ScannerConfig, run_scanner
+from gateway.intake import ConnectionDropReason
 from tests.hardware_sim.pty_pair import PtyPair
 from tests.hardware_sim.scanner import Faults, ScannerSim, cccd_qr, gs1_pack, specimen_label
 
@@ -40,6 +41,7 @@ class RecordingIntake:
         self.events: list[tuple[str, Identification, bytes | None]] = []
         self.states: list[tuple[DeviceState, str | None]] = []
         self.rejected: list[str] = []
+        self.dropped: list[str] = []
         self._refuse = refuse_first
         self._changed = asyncio.Event()
 
@@ -85,6 +87,10 @@ class RecordingIntake:
 
     def count_rejected(self, device_id: str, reason: str, raw: bytes | None = None) -> None:
         self.rejected.append(reason)
+        self._changed.set()
+
+    def count_connection_dropped(self, device_id: str, reason: ConnectionDropReason) -> None:
+        self.dropped.append(reason)
         self._changed.set()
 
     def count_state(self, state: DeviceState) -> int:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adapters.hl7.parse import parse_message
 from adapters.hl7.session import Hl7Session, MessageReceived, MessageRejected
@@ -104,3 +106,44 @@ def test_reject_code_is_checked() -> None:
     (message,) = received(session)
     with pytest.raises(ValueError, match="AE or AR"):
         session.reject(message.message_id, "AA", "no")  # type: ignore[arg-type]
+
+
+# Issue 11, defect 7: an MSH salvaged from bytes outside a frame is answered, and whatever it
+# holds never makes the answer unframeable (it used to raise in encode_frame and end the
+# connection, so the valid message after it was never answered).
+STRAY_HEADERS = [
+    b"MSH|^~\\&|DEV|FAC|||20260101||ORU^R01|STRAY\x1c\r",
+    b"MSH|^~\\&|DEV\x0b|FAC|||20260101||ORU^R01|STRAY\r",
+    b"MSH\x1c^~\\&\x1cDEV\x1cFAC\x1c\x1c\x1c20260101\x1c\x1cORU^R01\x1cSTRAY\r",
+    b"MSH|\x0b~\\&|DEV|FAC|||20260101||ORU^R01|STRAY|P\x1c2.5\r",
+]
+
+
+@pytest.mark.parametrize("stray", STRAY_HEADERS)
+def test_block_bytes_in_a_stray_header_do_not_end_the_connection(stray: bytes) -> None:
+    session = Hl7Session()
+    session.receive_data(stray + encode_frame(oru("GOOD1")))
+    events = session.events()
+    assert isinstance(events[0], MessageRejected)
+    assert isinstance(events[-1], MessageReceived)
+    for event in events:
+        if isinstance(event, MessageReceived):
+            session.accept(event.message_id)
+    assert acks(session)[-1] == ("AA", "GOOD1")
+
+
+@given(st.binary(max_size=400), st.sampled_from([b"", b"MSH|^~\\&|", b"\x0bMSH|^~\\&|"]))
+def test_any_bytes_before_a_message_are_answered_in_valid_frames(noise: bytes, head: bytes) -> None:
+    session = Hl7Session(max_message_bytes=300)
+    session.receive_data(head + noise + b"\x1c\r" + encode_frame(oru("LAST")))
+    for event in session.events():
+        if isinstance(event, MessageReceived):
+            session.accept(event.message_id)
+    out = session.data_to_send()
+    frames = MllpReceiver().receive_data(out)
+    assert all(isinstance(frame, Frame) for frame in frames)
+    assert b"".join(encode_frame(f.payload) for f in frames if isinstance(f, Frame)) == out
+    last = parse_message(frames[-1].payload if isinstance(frames[-1], Frame) else b"")
+    msa = last.first("MSA")
+    assert msa is not None
+    assert (msa.text(1), msa.text(2)) == ("AA", "LAST")

@@ -179,7 +179,12 @@ def test_any_pipe_separated_text_decodes_or_fails_with_scan_decode_error(parts: 
 
 
 def test_scanner_options_defaults_and_forbid_unknown_keys() -> None:
-    assert ScannerOptions().model_dump() == {"terminator": "any", "max_length": 4096}
+    assert ScannerOptions().model_dump() == {
+        "terminator": "any",
+        "max_length": 4096,
+        "idle_timeout_s": 3600.0,
+        "max_connections": 16,
+    }
     with pytest.raises(ValidationError):
         ScannerOptions.model_validate({"terminator": "tab"})
     with pytest.raises(ValidationError):
