@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
+from edge_store import state_changes
 from edge_store.durability import (
     IMMEDIATE,
     Durability,
@@ -47,7 +48,6 @@ from edge_store.schema import (
     check_file,
     chunks,
     create_schema,
-    delivered_at,
     device_sequence,
     outbox,
     to_entry,
@@ -231,30 +231,19 @@ class Outbox:
 
     def mark_acked(self, ids: Iterable[str]) -> int:
         """Mark pending or sent rows acked by envelope id; unknown ids are ignored."""
-        stmt = (
-            update(outbox)
-            .where(outbox.c.state.in_((State.PENDING, State.SENT)))
-            .values(state=State.ACKED, acked_at=self._clock())
-        )
         with self._write() as conn:
-            return sum(conn.execute(stmt.where(outbox.c.id.in_(c))).rowcount for c in chunks(ids))
+            return state_changes.ack_rows(conn, ids, self._clock())
 
     def requeue_sent(self, older_than_s: float | None = None) -> int:
         """Put sent rows back to pending (end-to-end resend); optionally only long-unacked ones."""
-        stmt = update(outbox).where(outbox.c.state == State.SENT)
-        if older_than_s is not None:
-            stmt = stmt.where(outbox.c.sent_at <= self._clock() - older_than_s)
+        sent_before = None if older_than_s is None else self._clock() - older_than_s
         with self._write() as conn:
-            return conn.execute(stmt.values(state=State.PENDING, sent_at=None)).rowcount
+            return state_changes.requeue_sent_rows(conn, sent_before)
 
     def quarantine(self, rowid: int, reason: str) -> None:
         """Park a row the sender must not retry; ``reason`` must not contain payload data."""
         with self._write() as conn:
-            conn.execute(
-                update(outbox)
-                .where(outbox.c.rowid == rowid)
-                .values(state=State.QUARANTINED, note=reason)
-            )
+            state_changes.quarantine_row(conn, rowid, reason)
         log.warning("outbox row %d quarantined: %s", rowid, reason)
 
     def replay(self, *, ids: Sequence[str] | None = None, since: float | None = None) -> int:
@@ -264,14 +253,8 @@ class Outbox:
             ids: Only these envelope ids.
             since: Only rows created at or after this timestamp.
         """
-        stmt = update(outbox).where(outbox.c.state.in_((State.SENT, State.ACKED)))
-        if since is not None:
-            stmt = stmt.where(outbox.c.created_at >= since)
-        stmt = stmt.values(state=State.PENDING, sent_at=None, acked_at=None)
         with self._write() as conn:
-            if ids is None:
-                return conn.execute(stmt).rowcount
-            return sum(conn.execute(stmt.where(outbox.c.id.in_(c))).rowcount for c in chunks(ids))
+            return state_changes.replay_rows(conn, ids, since)
 
     def prune(self) -> int:
         """Delete delivered rows older than the retention period; return how many.
@@ -284,11 +267,8 @@ class Outbox:
         return self._delete_delivered(older_than=self._clock() - self._retention_s)
 
     def _delete_delivered(self, *, older_than: float | None) -> int:
-        stmt = delete(outbox).where(outbox.c.state.in_(self._delivered))
-        if older_than is not None:
-            stmt = stmt.where(delivered_at < older_than)
         with self._write() as conn:
-            return conn.execute(stmt).rowcount
+            return state_changes.delete_delivered_rows(conn, self._delivered, older_than)
 
     def last_sequences(self) -> dict[str, int]:
         """Highest sequence ever appended per device, including pruned rows."""

@@ -23,6 +23,7 @@ from gateway.broker_input import (
     decode_query_reply,
 )
 from gateway.metrics import Metrics
+from gateway.mqtt_properties import user_property
 from gateway.query_desk import QueryDesk
 from gateway.topics import Topics
 
@@ -63,7 +64,9 @@ class BrokerInbox:
                 await self._on_acked(ids)
         elif topic.startswith(self._reply_prefix) and self.desk is not None:
             device_id = topic[len(self._reply_prefix) :]
-            reason = self._take_reply(topic, device_id, data, _signature(properties))
+            reason = self._take_reply(
+                topic, device_id, data, user_property(properties, SIGNATURE_PROPERTY)
+            )
             if reason is not None:
                 self._refuse("query_reply", reason)
         else:
@@ -102,10 +105,3 @@ class BrokerInbox:
             reason.value,
             f" (and {also} more like it since)" if also else "",
         )
-
-
-def _signature(properties: Any) -> str | None:
-    for key, value in getattr(properties, "UserProperty", None) or []:
-        if key == SIGNATURE_PROPERTY:
-            return str(value)
-    return None

@@ -32,19 +32,18 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from gateway.broker_input import SIGNATURE_PROPERTY, nesting_exceeds, reply_signature
+from gateway.consume_acks import ACK_PERIOD_S, PendingAcks
 from gateway.consume_output import JsonLinesOutput
 from gateway.consume_report import Tally, pretty_line
 from gateway.envelope_validation import EnvelopeValidator
-from gateway.mqtt_properties import DIGEST_PROPERTY, connect_properties
+from gateway.mqtt_properties import DIGEST_PROPERTY, connect_properties, user_property
 from gateway.order_book import OrderBook
 from gateway.topics import KIND_SEGMENTS, URGENT_KINDS
 
 log = logging.getLogger("wardlink.consume")
 
-_ACK_BATCH = 500
 _MAX_ENVELOPE_DEPTH = 32
 """An envelope nests about 6 deep; deeper is hostile, and json.loads would recurse on it."""
-_ACK_PERIOD_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -74,9 +73,7 @@ class Consumer:
         self._out = out
         self._seen: set[str] = set()
         self._validate = EnvelopeValidator()
-        # Ids whose lines are written, not yet fsynced; acked only after the next sync.
-        self._pending_acks: dict[str, list[str]] = {}
-        self._last_ack_flush = time.monotonic()
+        self._pending_acks = PendingAcks()  # acked only after the next sync
         # Two network threads and the main loop share the tally, the output and the acks.
         self._lock = threading.Lock()
         self.failure: str | None = None
@@ -122,10 +119,6 @@ class Consumer:
         client.on_message = self._on_message
         return client
 
-    def subscriptions(self) -> list[str]:
-        base = f"{self.options.topic_root}/{self.options.gateway_filter}"
-        return [f"{base}/{segment}/+" for segment in KIND_SEGMENTS.values()]
-
     def _on_connect(
         self, topics: list[str], client: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any = None
     ) -> None:
@@ -140,7 +133,8 @@ class Consumer:
             with self._lock:
                 if self.failure is not None:
                     return  # stopping: keep nothing more, so acknowledge nothing more
-                self.handle(message.topic, bytes(message.payload), _digest_property(message))
+                digest = user_property(getattr(message, "properties", None), DIGEST_PROPERTY)
+                self.handle(message.topic, bytes(message.payload), digest)
         except OSError as exc:
             self._fail(f"cannot write {self._out.name}: {exc.strerror or exc}")
             return  # no PUBACK: the broker keeps the message for the next run
@@ -205,27 +199,24 @@ class Consumer:
     def _queue_ack(self, topic: str, envelope_id: str) -> None:
         if not self.options.send_acks:
             return
-        base = topic.rsplit("/", 2)[0]
-        self._pending_acks.setdefault(f"{base}/ack", []).append(envelope_id)  # under _lock
+        self._pending_acks.add(topic, envelope_id)  # under _lock
 
     def _maybe_flush_acks(self, *, force: bool = False) -> None:
         """Fsync what is written, then ack it; a failed fsync acks nothing and stops."""
         if not self.options.send_acks:
             return
         with self._lock:  # no line is written between the fsync and taking its ids
-            due = force or time.monotonic() - self._last_ack_flush >= _ACK_PERIOD_S
-            if not due and sum(map(len, self._pending_acks.values())) < _ACK_BATCH:
+            if not self._pending_acks.due(force=force):
                 return
             if self.failure is not None or not self._pending_acks:
                 return
             try:
                 self._out.sync()
             except OSError as exc:
-                self._pending_acks = {}
+                self._pending_acks.drop()
                 self._fail(f"cannot write {self._out.name}: {exc.strerror or exc}")
                 return
-            pending, self._pending_acks = self._pending_acks, {}
-            self._last_ack_flush = time.monotonic()
+            pending = self._pending_acks.take()
         for ack_topic, ids in pending.items():
             self._clients[""].publish(ack_topic, json.dumps({"ids": ids}), qos=1)
 
@@ -251,7 +242,7 @@ class Consumer:
             self._threads.append(thread)
         try:
             while not should_stop() and self._running():
-                time.sleep(_ACK_PERIOD_S)
+                time.sleep(ACK_PERIOD_S)
                 self._maybe_flush_acks(force=True)
         finally:
             self._maybe_flush_acks(force=True)
@@ -273,14 +264,6 @@ class Consumer:
 
     def _running(self) -> bool:
         return self.failure is None
-
-
-def _digest_property(message: mqtt.MQTTMessage) -> str | None:
-    props = getattr(message, "properties", None)
-    for key, value in getattr(props, "UserProperty", None) or []:
-        if key == DIGEST_PROPERTY:
-            return str(value)
-    return None
 
 
 def run_consumer(options: ConsumeOptions, *, count: int | None, duration_s: float | None) -> int:

@@ -13,23 +13,18 @@ import logging
 import signal
 import ssl
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from adapters.canonical.events import DeviceState
-from drivers.backoff import Backoff
 from edge_store import AsyncOutbox, Durability, Outbox
 from gateway.broker_connection import ForwarderConfig
+from gateway.device_supervision import supervise_device
 from gateway.forwarder import Forwarder
 from gateway.http import ControlServer, Verdict
-from gateway.intake import Intake
 from gateway.metrics import Metrics
 from gateway.pipeline import DeviceInfo, Pipeline
 from gateway.progress_watchdog import ForwarderLiveness
 from gateway.query_desk import QueryDesk
-from gateway.registry import DEVICE_KINDS, options_model_of, resolve
+from gateway.registry import DEVICE_KINDS
 from gateway.rejects import RejectArchive
 from gateway.settings import Settings
 from gateway.status import StatusBoard
@@ -44,18 +39,6 @@ _LIVENESS_LIMIT_S = 60.0
 _RUNNER_STOP_S = 10.0
 _FORWARDER_STOP_S = 20.0
 """Drain in-flight publishes (5 s) and join the session's tasks (5 s), with room to spare."""
-
-
-@dataclass(frozen=True)
-class RunnerDevice:
-    """What a device runner gets: the inventory entry with its options validated by its kind."""
-
-    id: str
-    kind: str
-    connection: str
-    dialect: str
-    encoding: str
-    options: Any
 
 
 def open_outbox(settings: Settings, *, owner: bool = False) -> Outbox:
@@ -205,7 +188,10 @@ class Gateway:
         forwarder = asyncio.create_task(self._keep_forwarding(), name="forwarder")
         housekeeping = asyncio.create_task(self._housekeeping(), name="housekeeping")
         runners = [
-            asyncio.create_task(self._supervise(d), name=f"device:{d.id}") for d in self._devices
+            asyncio.create_task(
+                supervise_device(d, self.pipeline, self.status), name=f"device:{d.id}"
+            )
+            for d in self._devices
         ]
         log.info(
             "gateway %s up: %d devices, store %s",
@@ -248,28 +234,6 @@ class Gateway:
             except Exception:
                 log.exception("forwarder crashed; restarting it in 1 s")
                 await asyncio.sleep(1.0)
-
-    async def _supervise(self, device: Any) -> None:
-        spec = DEVICE_KINDS[device.kind]
-        options_model = options_model_of(device.kind)
-        runner: Callable[[RunnerDevice, Intake], Awaitable[None]] = resolve(spec.runner)
-        runner_device = RunnerDevice(
-            id=device.id,
-            kind=device.kind,
-            connection=device.connection,
-            dialect=device.dialect,
-            encoding=device.encoding,
-            options=options_model.model_validate(device.options or {}),
-        )
-        backoff = Backoff(minimum=0.5, maximum=30.0)
-        while True:
-            try:
-                await runner(runner_device, self.pipeline)
-                return
-            except Exception as exc:
-                log.exception("device %s runner failed; restarting", device.id)
-                self.status.report_state(device.id, DeviceState.ERROR, f"runner failed: {exc}")
-                await asyncio.sleep(backoff.next_delay())
 
     async def _housekeeping(self) -> None:
         since_prune = _PRUNE_PERIOD_S

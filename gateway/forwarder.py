@@ -27,20 +27,18 @@ from drivers.backoff import Backoff
 from edge_store import AsyncOutbox, StoredEntry
 from gateway.broker_connection import ForwarderConfig, broker_refused_mqtt5, make_client
 from gateway.broker_inbox import BrokerInbox
+from gateway.broker_refusals import BrokerRefusals
 from gateway.lanes import LaneReader
 from gateway.metrics import Metrics
 from gateway.mqtt_properties import PublishProperties
 from gateway.query_desk import QueryDesk
+from gateway.sent_marks import SentMarks
 from gateway.status import StatusBoard
 from gateway.task_joins import TaskJoins
 from gateway.topics import Topics
 
 log = logging.getLogger("wardlink.forwarder")
 
-SENT_MARKS_LINGER_S = 0.25
-"""How long confirmed rows wait to be marked sent together (a draining backlog waits less)."""
-SENT_MARKS_BATCH = 500
-"""Confirmed rows that are marked at once without waiting out the linger."""
 SESSION_JOIN_S = 5.0
 """How long a session's tasks get to finish once cancelled before they are left behind."""
 
@@ -81,10 +79,8 @@ class Forwarder:
         self._slot_free = asyncio.Event()
         self._lanes = LaneReader(outbox, config.prefetch)
         self._inflight: dict[int, StoredEntry] = {}
-        self._confirmed: list[int] = []
-        self._flush_wanted = asyncio.Event()
-        self._marks_full = asyncio.Event()
-        self._refusals_logged: set[tuple[str, int]] = set()
+        self._sent_marks = SentMarks(outbox, self._lanes)
+        self._refusals = BrokerRefusals(metrics, config.refused_retry_s)
         self.connected = False
         self.progressed_at = time.monotonic()
         """When the broker last answered a publish of ours, or the consumer last acked one."""
@@ -180,14 +176,14 @@ class Forwarder:
                 self.connected = False
                 self._metrics.broker_connected.set(0)
                 self._metrics.broker_protocol.set(0)
-                await self._flush_confirmed()
+                await self._sent_marks.flush()
                 self._inflight.clear()
 
     async def _serve(self, client: aiomqtt.Client, paho: paho_mqtt.Client) -> None:
         workers = [
             asyncio.create_task(self._pump(paho), name="forwarder-pump"),
             asyncio.create_task(self._read_inbound(client), name="forwarder-inbound"),
-            asyncio.create_task(self._flusher(), name="forwarder-flusher"),
+            asyncio.create_task(self._sent_marks.run(), name="forwarder-flusher"),
             asyncio.create_task(self._publish_statuses(client), name="forwarder-statuses"),
             asyncio.create_task(self._retry_later(), name="forwarder-retry"),
         ]
@@ -246,27 +242,12 @@ class Forwarder:
         self.progressed_at = time.monotonic()  # a refusal too: the link and forwarder are alive
         if isinstance(reason, ReasonCode) and reason.is_failure:
             self._lanes.release([row.rowid])
-            self._metrics.broker_refusals.labels(device=row.device).inc()
-            if (row.topic, reason.value) not in self._refusals_logged:
-                # Once per topic and reason: retries every 30 s must not flood the log.
-                self._refusals_logged.add((row.topic, reason.value))
-                log.warning(
-                    "broker refused envelope %s on %s: %s (0x%02X); kept pending, retried "
-                    "every %.0f s (check the broker ACL for this gateway)",
-                    row.id,
-                    row.topic,
-                    reason.getName(),
-                    reason.value,
-                    self._cfg.refused_retry_s,
-                )
+            self._refusals.note(row, reason)
             return
         kind = row.topic.rsplit("/", 2)[-2]
         self._metrics.bound(self._metrics.messages_out, row.device, kind).inc()
         self._metrics.forward_lag.observe(max(0.0, time.time() - row.created_at))
-        self._confirmed.append(row.rowid)
-        self._flush_wanted.set()
-        if len(self._confirmed) >= SENT_MARKS_BATCH:
-            self._marks_full.set()
+        self._sent_marks.confirm(row.rowid)
 
     async def _drain_inflight(self, timeout_s: float = 5.0) -> None:
         deadline = time.monotonic() + timeout_s
@@ -275,25 +256,6 @@ class Forwarder:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(deadline - time.monotonic()):
                     await self._slot_free.wait()
-
-    async def _flusher(self) -> None:
-        while True:
-            await self._flush_wanted.wait()
-            # Sent marks are bookkeeping: losing the newest to a crash only re-sends those
-            # envelopes (consumers dedupe by id). A ward's PUBACKs trickle in one by one, and
-            # each mark costs a commit (an fsync on the node's SD card), so they share one.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(SENT_MARKS_LINGER_S):
-                    await self._marks_full.wait()
-            await self._flush_confirmed()
-
-    async def _flush_confirmed(self) -> None:
-        self._flush_wanted.clear()
-        self._marks_full.clear()
-        batch, self._confirmed = self._confirmed, []
-        if batch:
-            await self._outbox.mark_sent(batch)
-            self._lanes.release(batch)
 
     # -- end-to-end acks, retries and status -----------------------------------------------------
     async def _read_inbound(self, client: aiomqtt.Client) -> None:

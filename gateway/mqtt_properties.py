@@ -1,4 +1,4 @@
-"""MQTT 5 property sets for paho, built once instead of per message.
+"""MQTT 5 property sets for paho, built once instead of per message, and user properties read back.
 
 paho's ``Properties`` class costs ~60 µs to build and pack, more than the rest of a publish; the
 forwarder's PUBLISH properties are therefore encoded directly (MQTT 5.0 §2.2.2, §3.3.2.3) and
@@ -6,6 +6,8 @@ handed to paho as an object with the one method it calls, ``pack()``.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -51,3 +53,11 @@ class PublishProperties:
 
     def pack(self) -> bytes:
         return self._packed
+
+
+def user_property(properties: Any, name: str) -> str | None:
+    """The value of user property ``name`` in received properties; ``None`` when absent."""
+    for key, value in getattr(properties, "UserProperty", None) or []:
+        if key == name:
+            return str(value)
+    return None
