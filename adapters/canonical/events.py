@@ -115,6 +115,13 @@ class Alarm(_Event):
     reported: ReportedValue | None = Field(
         default=None, description="schema 1.1: the alarming value as sent (authoritative)"
     )
+    sub_id: str | None = Field(
+        default=None,
+        description="schema 1.1: HL7 OBX-4 of the alarming source as sent, e.g. '1.3.2.150456.2'",
+    )
+    equipment: list[CodedValue] | None = Field(
+        default=None, description="schema 1.1: HL7 OBX-18 of the alarming source"
+    )
 
 
 class IdentificationSource(StrEnum):
