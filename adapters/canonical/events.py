@@ -40,8 +40,12 @@ class LabResult(_Event):
     collected_at: datetime | None = None
     resulted_at: datetime | None = None
     comments: list[str] = Field(default_factory=list)
-    rack: str | None = Field(default=None, description="schema 1.1: ASTM O-4 rack or carrier")
-    position: str | None = Field(default=None, description="schema 1.1: position in the rack")
+    rack: str | None = Field(
+        default=None, description="schema 1.1: ASTM O-4 or HL7 SAC-10 rack or carrier"
+    )
+    position: str | None = Field(
+        default=None, description="schema 1.1: position in the rack (ASTM O-4, HL7 SAC-11)"
+    )
 
 
 class QcResult(_Event):
@@ -72,8 +76,10 @@ class QcResult(_Event):
     collected_at: datetime | None = None
     resulted_at: datetime | None = None
     comments: list[str] = Field(default_factory=list)
-    rack: str | None = Field(default=None, description="ASTM O-4 rack or carrier")
-    position: str | None = Field(default=None, description="position in the rack")
+    rack: str | None = Field(default=None, description="ASTM O-4 or HL7 SAC-10 rack or carrier")
+    position: str | None = Field(
+        default=None, description="position in the rack (ASTM O-4, HL7 SAC-11)"
+    )
 
 
 class VitalSigns(_Event):
