@@ -155,7 +155,9 @@ def _lab_result(group: Group, context: _Context) -> LabResult | None:
 
 def _obr_qc_result(group: Group, context: _Context) -> LabResult | None:
     """QC a dialect sends in OBR alone (Mindray BS); routed to a QcResult by the caller."""
-    observation = obr_qc_observation(group.obr, context.dialect, context.zone)
+    observation = obr_qc_observation(
+        group.obr, context.dialect, context.zone, decimal_comma=context.decimal_comma
+    )
     if observation is None:
         return None
     comments = obr_qc_comments(group.obr, context.dialect)
