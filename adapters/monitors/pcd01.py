@@ -68,7 +68,7 @@ INVALID_STATUSES = frozenset({"X"})  # OBX-11 "results cannot be obtained"
 
 
 def vitals_from_pcd01(message: Message, *, local_zone: tzinfo = VIETNAM_TIME) -> list[VitalSigns]:
-    """Vital signs of one ORU^R01, one event per OBR group with metrics (``[]`` when none).
+    """Vital signs of one ORU^R01, one event per OBR group with observations (``[]``: none).
 
     Args:
         message: A parsed PCD-01 ORU^R01 (the caller checked MSH-9).
@@ -104,8 +104,11 @@ def _reader(obx: Segment) -> Reader | None:
     if value_type == METRIC_TYPE:
         return _observation
     if value_type in CODED_TYPES and text(obx, 5) is not None:
-        local = local_code(obx)
-        return _coded_observation if local is not None and not describes_device(local) else None
+        # a row without OBX-3.1 is judged by its reference id, and carried uncoded as numbers are
+        named = local_code(obx) or CodedValue(
+            code="", system=text(obx, 3, 3) or LOCAL_SYSTEM, display=text(obx, 3, 2)
+        )
+        return None if describes_device(named) else _coded_observation
     return None
 
 

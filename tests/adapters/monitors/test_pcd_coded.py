@@ -109,3 +109,21 @@ def test_no_device_row_is_ever_a_vital(rows: list[tuple[str, str, str, str]]) ->
         # a repeating value (``A~B``) stays text, as on the lab path
         assert o.reported.kind is ValueKind.CODED or "~" in o.reported.text
         assert o.sub_id is None or len(o.sub_id.strip(".").split(".")) <= 4
+
+
+def test_a_coded_row_without_a_code_is_judged_by_its_reference_id() -> None:
+    raw = "\r".join(
+        [
+            "MSH|^~\\&|SYN||||20260301101500+0700||ORU^R01^ORU_R01|1|P|2.6",
+            "OBR|1",
+            "OBX|1|CWE|^MDC_ATTR_SYS_TYPE^MDC|1.0.0.1|X^monitor^99SYN",
+            "OBX|2|CWE|^Body position^LN|1.0.0.2|33586001^Sitting position^SCT",
+        ]
+    )
+    [event] = monitor_events_from_hl7(parse_message(raw.encode()))
+    assert isinstance(event, VitalSigns)
+    [posture] = event.observations  # the attribute row is the device's; the other is carried
+    assert (posture.local_code.code, posture.unmapped) == ("", True)
+    assert posture.reported is not None
+    assert posture.reported.coded is not None
+    assert posture.reported.coded.code == "33586001"
