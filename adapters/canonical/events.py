@@ -40,8 +40,12 @@ class LabResult(_Event):
     collected_at: datetime | None = None
     resulted_at: datetime | None = None
     comments: list[str] = Field(default_factory=list)
-    rack: str | None = Field(default=None, description="schema 1.1: ASTM O-4 rack or carrier")
-    position: str | None = Field(default=None, description="schema 1.1: position in the rack")
+    rack: str | None = Field(
+        default=None, description="schema 1.1: ASTM O-4 or HL7 SAC-10 rack or carrier"
+    )
+    position: str | None = Field(
+        default=None, description="schema 1.1: position in the rack (ASTM O-4, HL7 SAC-11)"
+    )
 
 
 class QcResult(_Event):
@@ -72,8 +76,10 @@ class QcResult(_Event):
     collected_at: datetime | None = None
     resulted_at: datetime | None = None
     comments: list[str] = Field(default_factory=list)
-    rack: str | None = Field(default=None, description="ASTM O-4 rack or carrier")
-    position: str | None = Field(default=None, description="position in the rack")
+    rack: str | None = Field(default=None, description="ASTM O-4 or HL7 SAC-10 rack or carrier")
+    position: str | None = Field(
+        default=None, description="position in the rack (ASTM O-4, HL7 SAC-11)"
+    )
 
 
 class VitalSigns(_Event):
@@ -114,6 +120,13 @@ class Alarm(_Event):
     raised_at: datetime | None = None
     reported: ReportedValue | None = Field(
         default=None, description="schema 1.1: the alarming value as sent (authoritative)"
+    )
+    sub_id: str | None = Field(
+        default=None,
+        description="schema 1.1: HL7 OBX-4 of the alarming source as sent, e.g. '1.3.2.150456.2'",
+    )
+    equipment: list[CodedValue] | None = Field(
+        default=None, description="schema 1.1: HL7 OBX-18 of the alarming source"
     )
 
 

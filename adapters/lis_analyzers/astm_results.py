@@ -29,8 +29,8 @@ mapping may drop what is not a result (M records: reagent lots, histograms). Whe
 - QC and calibration (standard H-12/O-12 ``Q`` plus dialect rules) become a :class:`QcResult`
   without the patient, with the control, lot and level where the dialect's ``qc`` says
   (:mod:`adapters.lis_analyzers.qc` decides, on the safe side).
-- The analyzer is H-5 per the dialect's sender layout, with the dialect's name. Nothing here
-  logs: results carry PHI.
+- Patient (P) and analyzer (H-5) per the dialect: :mod:`adapters.lis_analyzers.astm_identity`.
+  Nothing here logs: results carry PHI.
 """
 
 from __future__ import annotations
@@ -42,23 +42,18 @@ from datetime import datetime, tzinfo
 
 from adapters.astm.dialect import Dialect, FieldRef, RoleRule
 from adapters.astm.records import AstmMessage, Node, Record
-from adapters.canonical.codes import (
-    CodedValue,
-    DeviceIdentity,
-    Observation,
-    PatientRef,
-    ResultStatus,
-)
+from adapters.canonical.codes import CodedValue, DeviceIdentity, Observation, ResultStatus
 from adapters.canonical.events import LabResult, QcResult
 from adapters.codemap import CodeMap
-from adapters.hl7.tables import GROUP_STATUS_PRECEDENCE, SEXES
-from adapters.hl7.timestamps import VIETNAM_TIME, parse_date, parse_ts
+from adapters.hl7.tables import GROUP_STATUS_PRECEDENCE
+from adapters.hl7.timestamps import VIETNAM_TIME, parse_ts
 from adapters.lis_analyzers.astm_context import (
     o_rack_position,
     r_instrument,
     r_reported,
     r_value_text,
 )
+from adapters.lis_analyzers.astm_identity import analyzer_identity, is_placeholder_date, patient_ref
 from adapters.lis_analyzers.no_code import no_code_flags
 from adapters.lis_analyzers.qc import Mark, mark_from_match, routed, verdict
 from adapters.units import to_ucum
@@ -95,7 +90,7 @@ def lab_results_from_astm(
         _marks(header, dialect.role_rules),
         decimal_comma or dialect.decimal_comma,
     )
-    analyzer = _analyzer(header, dialect)
+    analyzer = analyzer_identity(header, dialect)
     results = []
     for patient, order in message.orders():
         result = _lab_result(patient.record, order, analyzer, context)
@@ -140,7 +135,7 @@ def _lab_result(
             ),
             None,
         ),
-        patient=_patient(patient, context.dialect),
+        patient=patient_ref(patient, context.dialect),
         ordered_tests=[
             t
             for rep in range(len(o.repeats(fields.tests)))
@@ -277,40 +272,8 @@ def _first(o: Record, places: tuple[FieldRef, ...]) -> str | None:
     return next((t for ref in places if (t := o.component(ref.field, ref.component).strip())), None)
 
 
-def _patient(p: Record, dialect: Dialect) -> PatientRef | None:
-    at = dialect.patient_fields
-    name = " ".join(part for c in (1, 3, 2) if (part := p.component(at.name, c).strip()))
-    birth = p.text(at.birth_date)
-    patient = PatientRef(
-        id=next((text for n in at.ids if (text := p.text(n))), None),
-        name=name or None,
-        birth_date=None if _placeholder(birth, dialect) else parse_date(birth),
-        sex=SEXES.get(p.text(at.sex).lower()),
-    )
-    return patient if patient != PatientRef() else None
-
-
-def _analyzer(h: Record, dialect: Dialect) -> DeviceIdentity:
-    layout = dialect.sender
-
-    def part(c: int) -> str | None:
-        return (h.component(5, c).strip() or None) if c else None
-
-    return DeviceIdentity(
-        manufacturer=part(layout.manufacturer) or dialect.manufacturer,
-        model=part(layout.model),
-        serial=part(layout.serial),
-        software=part(layout.software),
-        dialect=dialect.name,
-    )
-
-
-def _placeholder(text: str, dialect: Dialect) -> bool:
-    return any(text.startswith(p) for p in dialect.placeholder_dates)
-
-
 def _time(record: Record, n: int, context: _Context) -> datetime | None:
     text = record.text(n)
-    if not text or _placeholder(text, context.dialect):
+    if not text or is_placeholder_date(text, context.dialect):
         return None
     return parse_ts(text, context.zone)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from adapters.canonical.codes import PatientRef
-from adapters.hl7.fields import patient_from_pid
-from adapters.hl7.message import Message, Segment
+from adapters.hl7.fields import leaf, patient_from_pid
+from adapters.hl7.message import NULL, Message, Segment
 
 SPECIMEN_BLOCK = frozenset({"SAC", "INV"})
 """Segments that belong to the specimen (container, control material) right after its SPM."""
@@ -28,6 +28,16 @@ class Group:
     @property
     def sac(self) -> Segment | None:
         return next((s for s in self.specimen if s.name == "SAC"), None)
+
+    @property
+    def carrier(self) -> tuple[str | None, str | None]:
+        """SAC-10 carrier (rack) and SAC-11 position in it, as sent (IHE LAW, Alinity m ``7``).
+
+        SAC-11 is a numeric array: a ``row^column`` position stays joined with ``^``.
+        """
+        position = "^".join(c.strip() for c in self.sac.components(11)) if self.sac else ""
+        position = position.strip("^")
+        return leaf(self.sac, 10), position if position and position != NULL else None
 
     @property
     def scope(self) -> list[Segment]:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import tzinfo
 
 from adapters.canonical.codes import CodedValue, Observation
+from adapters.canonical.numbers import read_value
 from adapters.hl7.dialect import TEST_MESSAGE_ROLES, Hl7Dialect, Place
 from adapters.hl7.fields import leaf
 from adapters.hl7.message import NULL, Segment
@@ -63,8 +64,13 @@ def qc_details(
     )
 
 
-def obr_qc_observation(obr: Segment, dialect: Hl7Dialect, zone: tzinfo) -> Observation | None:
-    """The one QC value a dialect puts in OBR fields (no OBX), or ``None`` when absent."""
+def obr_qc_observation(
+    obr: Segment, dialect: Hl7Dialect, zone: tzinfo, *, decimal_comma: bool = False
+) -> Observation | None:
+    """The one QC value a dialect puts in OBR fields (no OBX), or ``None`` when absent.
+
+    Its ``reported`` keeps the text and an exact Decimal as every other value (ADR 0014).
+    """
     layout = dialect.obr_qc
     if layout is None:
         return None
@@ -73,6 +79,7 @@ def obr_qc_observation(obr: Segment, dialect: Hl7Dialect, zone: tzinfo) -> Obser
         return None
     unit = leaf(obr, layout.unit) if layout.unit else None
     when = leaf(obr, layout.observed_at) if layout.observed_at else None
+    reported, reading_flags = read_value(text, decimal_comma=decimal_comma)
     return Observation(
         local_code=CodedValue(
             code=code,
@@ -83,6 +90,8 @@ def obr_qc_observation(obr: Segment, dialect: Hl7Dialect, zone: tzinfo) -> Obser
         unit=to_ucum(unit) if unit else None,
         observed_at=parse_ts(when, zone) if when else None,
         unmapped=True,
+        flags=reading_flags,
+        reported=reported,
     )
 
 

@@ -25,6 +25,7 @@ so this mapping may drop what is not a result. Vendor quirks are the dialect's d
 - An OBX with an empty OBX-3 continues the previous one in other units (Boditech: HbA1c in % then
   mmol/mol then mg/dL): its local code is ``"<previous code> [<unit>]"``, which the hospital maps
   on its own row; reusing the previous code would give the % LOINC to a mg/dL value.
+- Rack and position: SAC-10 carrier and SAC-11 position in it (IHE LAW).
 - Times: OBX-14, else OBX-19 (LAW analysis time). A time without an offset is in the sender's
   zone: the offset of MSH-7 when it has one, else ``local_zone`` (default Vietnam, UTC+7).
 - The analyzer is LAW's OBX-18 equipment instance (``model^maker~serial^maker``) of the group's
@@ -154,7 +155,9 @@ def _lab_result(group: Group, context: _Context) -> LabResult | None:
 
 def _obr_qc_result(group: Group, context: _Context) -> LabResult | None:
     """QC a dialect sends in OBR alone (Mindray BS); routed to a QcResult by the caller."""
-    observation = obr_qc_observation(group.obr, context.dialect, context.zone)
+    observation = obr_qc_observation(
+        group.obr, context.dialect, context.zone, decimal_comma=context.decimal_comma
+    )
     if observation is None:
         return None
     comments = obr_qc_comments(group.obr, context.dialect)
@@ -185,6 +188,8 @@ def _lab_result_of(
         collected_at=_time(obr, 7, context.zone) or _time(group.spm, 17, context.zone),
         resulted_at=_time(obr, 22, context.zone),
         comments=comments,
+        rack=group.carrier[0],
+        position=group.carrier[1],
     )
 
 

@@ -5,10 +5,13 @@ message), not one per observation time: NIBP and spot temperature are episodic (
 and keep their own OBX-14 inside the snapshot, so splitting by time would scatter one report.
 ``measured_at`` is OBR-7, else MSH-7. Choices, each from a corpus sample:
 
-- Only metrics are observations: OBX-2 ``NM`` with at most four OBX-4 levels (MDS.VMD.CHAN.METRIC;
-  Comen writes three). Skipped: device hierarchy rows (empty OBX-2), waveforms (``NA``), time
-  sync and clock rows (``CWE``/``DTM``), facets on a fifth level, and settings (OBX-17 ``ASET``,
-  ``MSET``, ``RSET``), which are not measurements of the patient.
+- Observations are metrics (OBX-2 ``NM``) and coded observations of the patient (``CWE``,
+  ``CNE``, ``CE``, ``CF``: a posture, a ventilator mode; ``reported.kind = "coded"``), with at
+  most four OBX-4 levels (MDS.VMD.CHAN.METRIC; Comen writes three). Skipped: device hierarchy
+  rows (empty OBX-2), coded rows that describe the device (:mod:`adapters.monitors.pcd_coded`:
+  ``MDC_DEV_*``, ``MDC_ATTR_*``, time sync), waveforms (``NA``), clock rows (``DTM``), facets
+  on a fifth level, and settings (OBX-17 ``ASET``, ``MSET``, ``RSET``), which are not
+  measurements of the patient.
 - ``local_code`` is OBX-3 as sent (``150456^MDC_PULS_OXIM_SAT_O2^MDC``, ``108^…^99MNDRY``);
   ``code`` is the MDC code when OBX-3 is in the MDC system, else ``None`` and ``unmapped``.
 - Units become UCUM: MDC unit codes through ``mdc_codes.toml``, UCUM as sent, or the metric's
@@ -25,6 +28,7 @@ and keep their own OBX-14 inside the snapshot, so splitting by time would scatte
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, tzinfo
 
 from adapters.canonical.codes import CodedValue, Observation, ResultStatus
@@ -33,8 +37,9 @@ from adapters.hl7.message import NULL, Message, Segment
 from adapters.hl7.obx_context import obx_equipment, obx_method, obx_sub_id
 from adapters.hl7.tables import SENTINELS, STATUSES
 from adapters.hl7.timestamps import VIETNAM_TIME
-from adapters.hl7.values import INVALID_FLAG, obx_reported, obx_value
+from adapters.hl7.values import CODED_TYPES, INVALID_FLAG, obx_reported, obx_value
 from adapters.monitors.mdc import METRICS
+from adapters.monitors.pcd_coded import describes_device
 from adapters.monitors.pcd_groups import (
     LOCAL_SYSTEM,
     local_code,
@@ -63,7 +68,7 @@ INVALID_STATUSES = frozenset({"X"})  # OBX-11 "results cannot be obtained"
 
 
 def vitals_from_pcd01(message: Message, *, local_zone: tzinfo = VIETNAM_TIME) -> list[VitalSigns]:
-    """Vital signs of one ORU^R01, one event per OBR group with metrics (``[]`` when none).
+    """Vital signs of one ORU^R01, one event per OBR group with observations (``[]``: none).
 
     Args:
         message: A parsed PCD-01 ORU^R01 (the caller checked MSH-9).
@@ -73,7 +78,7 @@ def vitals_from_pcd01(message: Message, *, local_zone: tzinfo = VIETNAM_TIME) ->
     sent_at = time(message.msh, 7, zone)
     events = []
     for group in obr_groups(message):
-        rows = [obx for obx in group.obx if _is_metric(obx)]
+        rows = [(obx, read) for obx in group.obx if (read := _reader(obx)) is not None]
         if not rows:
             continue
         times = {path(obx): t for obx in group.obx if (t := time(obx, 14, zone)) is not None}
@@ -82,18 +87,59 @@ def vitals_from_pcd01(message: Message, *, local_zone: tzinfo = VIETNAM_TIME) ->
                 patient=group.patient,
                 bed=group.bed,
                 measured_at=time(group.obr, 7, zone) or sent_at,
-                observations=[_observation(obx, times, zone) for obx in rows],
+                observations=[read(obx, times, zone) for obx, read in rows],
             )
         )
     return events
 
 
-def _is_metric(obx: Segment) -> bool:
-    return (
-        obx.text(2).strip().upper() == METRIC_TYPE
-        and len(path(obx)) <= MAX_METRIC_LEVELS
-        and (text(obx, 17) or "").upper() not in SETTING_METHODS
+Reader = Callable[[Segment, dict[tuple[str, ...], datetime], tzinfo], Observation]
+
+
+def _reader(obx: Segment) -> Reader | None:
+    """How to read a row as an observation of the patient, or ``None`` when it is not one."""
+    if len(path(obx)) > MAX_METRIC_LEVELS or (text(obx, 17) or "").upper() in SETTING_METHODS:
+        return None
+    value_type = obx.text(2).strip().upper()
+    if value_type == METRIC_TYPE:
+        return _observation
+    if value_type in CODED_TYPES and text(obx, 5) is not None:
+        # a row without OBX-3.1 is judged by its reference id, and carried uncoded as numbers are
+        named = local_code(obx) or CodedValue(
+            code="", system=text(obx, 3, 3) or LOCAL_SYSTEM, display=text(obx, 3, 2)
+        )
+        return None if describes_device(named) else _coded_observation
+    return None
+
+
+def _coded_observation(
+    obx: Segment, times: dict[tuple[str, ...], datetime], zone: tzinfo
+) -> Observation:
+    """A CWE/CNE/CE/CF row: ``value`` is its text (else its code), ``reported`` the code."""
+    value_type = obx.text(2).strip().upper()
+    local = local_code(obx) or CodedValue(code="", system=LOCAL_SYSTEM)
+    code = mdc_code(local)
+    reported, _ = obx_reported(obx, value_type)
+    value = obx_value(obx, value_type)
+    return Observation(
+        local_code=local,
+        code=code,
+        value=value,
+        unit=obx_unit(obx),
+        flags=_source_flags(obx),
+        status=STATUSES.get((text(obx, 11) or "").upper(), ResultStatus.UNKNOWN),
+        observed_at=_observed_at(obx, times, zone),
+        unmapped=code is None,
+        reported=reported,
+        sub_id=obx_sub_id(obx),
+        method=obx_method(obx),
+        equipment=obx_equipment(obx),
     )
+
+
+def _source_flags(obx: Segment) -> list[str]:
+    flags = [f for i in range(len(obx.repetitions(8))) if (f := obx.component(8, 1, rep=i))]
+    return [f for f in flags if f != NULL]
 
 
 def _observation(obx: Segment, times: dict[tuple[str, ...], datetime], zone: tzinfo) -> Observation:
@@ -102,8 +148,7 @@ def _observation(obx: Segment, times: dict[tuple[str, ...], datetime], zone: tzi
     term = METRICS.get(local.code) if code is not None else None
     value = obx_value(obx, METRIC_TYPE)
     reported, _ = obx_reported(obx, METRIC_TYPE)  # IHE PCD numbers use a point: no comma flag
-    flags = [f for i in range(len(obx.repetitions(8))) if (f := obx.component(8, 1, rep=i))]
-    flags = [f for f in flags if f != NULL]
+    flags = _source_flags(obx)
     status = (text(obx, 11) or "").upper()
     if (
         not isinstance(value, float)

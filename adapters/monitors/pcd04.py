@@ -18,6 +18,11 @@ One Alarm per OBR group (``OBR-4 196616^MDC_EVT_ALARM``), read from the rows of 
 - A heartbeat (``196614 MDC_EVT_ACTIVE``, PROTOCOLS §8) is not an alarm and gives nothing.
 - ``limit``: the bound of the OBX-7 range the flags point at (``H`` upper, ``L`` lower), else
   OBX-7 as sent.
+- Schema 1.1, where the alarming source is (the source row, else the event row): ``sub_id`` is
+  its OBX-4 as sent (``1.3.2.150456.2``: MDS.VMD.CHAN.METRIC of the alarming metric, then the
+  row's number within the alarm, so two SpO2 channels' alarms stay apart), ``equipment`` its
+  OBX-18 (GE Mural names the system, ``GE_Mural_DH_NM``), else the OBX-18 of the group's device
+  hierarchy rows (the MDS row names the monitor).
 - Nothing here logs: alarms carry patient data.
 """
 
@@ -28,6 +33,7 @@ from types import MappingProxyType
 
 from adapters.canonical.events import Alarm, AlarmPriority, AlarmState
 from adapters.hl7.message import Message, Segment
+from adapters.hl7.obx_context import obx_equipment, obx_sub_id
 from adapters.hl7.timestamps import VIETNAM_TIME
 from adapters.hl7.values import obx_reported, obx_value
 from adapters.monitors.mdc import ALARM_ATTRIBUTES, AlarmRole
@@ -95,9 +101,11 @@ def _alarm(group: ObrGroup, zone: tzinfo, sent_at: datetime | None) -> Alarm | N
     event: Segment | None = None
     source: Segment | None = None
     flags: list[str] = []
+    hierarchy: list[Segment] = []
     for obx in group.obx:
         if not obx.text(2).strip():
-            continue  # a device hierarchy row
+            hierarchy.append(obx)  # a device hierarchy row: names the device, not the alarm
+            continue
         flags += [obx.component(8, 1, rep=i).strip() for i in range(len(obx.repetitions(8)))]
         role = ALARM_ATTRIBUTES.get(obx.component(3, 1).strip())
         if role is not None:
@@ -123,6 +131,10 @@ def _alarm(group: ObrGroup, zone: tzinfo, sent_at: datetime | None) -> Alarm | N
         bed=group.bed,
         raised_at=time(event, 14, zone) or time(group.obr, 7, zone) or sent_at,
         reported=reported,
+        sub_id=next((sub for obx in (source, event) if obx and (sub := obx_sub_id(obx))), None),
+        equipment=next(
+            (e for obx in (source, event, *hierarchy) if obx and (e := obx_equipment(obx))), None
+        ),
     )
 
 

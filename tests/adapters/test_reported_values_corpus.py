@@ -14,8 +14,9 @@ import pytest
 from adapters.astm.dialect import load_dialect, match_dialect
 from adapters.astm.records import parse_transmission
 from adapters.canonical.codes import Observation, ValueKind
-from adapters.canonical.events import Alarm, CanonicalEvent, LabResult, VitalSigns
+from adapters.canonical.events import Alarm, CanonicalEvent, LabResult, QcResult, VitalSigns
 from adapters.codemap import CodeMap
+from adapters.hl7.dialect import load_hl7_dialect, match_hl7_dialect, msh_fields
 from adapters.hl7.errors import Hl7ParseError
 from adapters.hl7.escape import unescape
 from adapters.hl7.parse import parse_message
@@ -50,7 +51,7 @@ def check(observation: Observation, sent: str) -> None:
         assert part.strip() in sent, part
 
 
-@pytest.mark.parametrize("path", files("*.hl7"), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", files("*.hl7") + files("hl7_*.bin"), ids=lambda p: p.name)
 def test_every_hl7_corpus_value_is_carried_as_reported(path: Path) -> None:
     for raw in hl7_messages(path):
         try:
@@ -61,10 +62,14 @@ def test_every_hl7_corpus_value_is_carried_as_reported(path: Path) -> None:
                 "cp1258",
             )
         sent = unescape(raw.decode(encoding), message.delimiters)
-        events: list[CanonicalEvent] = [*lab_results_from_hl7(message, CodeMap.empty(), "x")]
+        # read with the dialect the gateway's auto match picks (Mindray BS QC sits in OBR)
+        dialect = load_hl7_dialect(match_hl7_dialect(msh_fields(message.msh)))
+        events: list[CanonicalEvent] = [
+            *lab_results_from_hl7(message, CodeMap.empty(), "x", dialect=dialect)
+        ]
         events += monitor_events_from_hl7(message)
         for event in events:
-            if isinstance(event, LabResult | VitalSigns):
+            if isinstance(event, LabResult | QcResult | VitalSigns):  # controls too
                 for observation in event.observations:
                     check(observation, sent)
             elif isinstance(event, Alarm) and event.value is not None:

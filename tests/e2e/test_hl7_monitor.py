@@ -65,13 +65,22 @@ async def test_python_hl7_mllp_send_delivers_every_monitor_sample(
         for o in e["payload"]["observations"]
     ]
     assert vitals
-    assert all(o["unit"] for o in vitals if o.get("value") is not None)
+    numbers = [o for o in vitals if o.get("reported", {}).get("kind") != "coded"]
+    assert all(o["unit"] for o in numbers if o.get("value") is not None)
+    # coded observations of the patient arrive (body position); device rows never do
+    postures = [o for o in vitals if o["local_code"]["code"] == "8361-8"]
+    assert [o["reported"]["coded"]["code"] for o in postures] == ["33586001"]
+    assert not [o for o in vitals if o["local_code"]["code"] in {"67974", "68220", "69965"}]
     coded = [o for o in vitals if o.get("code")]
     assert coded
     assert all(o["code"]["system"] == "MDC" for o in coded)
     alarms = [e["payload"] for e in envelopes if e["payload"]["kind"] == "alarm"]
     assert alarms
     assert all(a["priority"] in ("low", "medium", "high") for a in alarms)
+    assert {a.get("sub_id") for a in alarms} >= {"1.3.1.150456.2", "1.3.2.150456.2"}
+    assert {"system": "EUI-64", "code": "0011223344556699"} in [
+        e for a in alarms for e in a.get("equipment") or []
+    ]
 
 
 async def test_change_policy_thins_numerics_and_never_an_alarm(
