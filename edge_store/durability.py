@@ -113,6 +113,16 @@ def free_disk_bytes(directory: Path) -> int:
     return stat.f_bavail * stat.f_frsize
 
 
+def disk_refused(exc: BaseException) -> bool:
+    """Whether a driver error is SQLite's ``SQLITE_FULL``: the filesystem refused a write.
+
+    The headroom check reads ``statvfs`` before a commit but cannot know how many WAL frames
+    the commit writes, so a nearly full disk can still refuse it (``ENOSPC``).
+    """
+    orig = getattr(exc, "orig", exc)  # SQLAlchemy wraps the driver's exception
+    return isinstance(orig, sqlite3.Error) and orig.sqlite_errorcode == sqlite3.SQLITE_FULL
+
+
 def find_shortage(
     used: int, incoming: int, free: int, *, quota: int | None, min_free: int
 ) -> tuple[Shortage, str] | None:

@@ -19,18 +19,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from edge_store.durability import (
     IMMEDIATE,
     Durability,
     Shortage,
+    disk_refused,
     find_shortage,
     free_disk_bytes,
     make_engine,
     used_bytes,
 )
-from edge_store.errors import DuplicateEntryError, StoreFullError
+from edge_store.errors import DiskRefusedError, DuplicateEntryError, StoreFullError
 from edge_store.hot_path import (
     MessageBatch,
     insert_messages,
@@ -125,10 +126,15 @@ class Outbox:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
-            conn.execution_options(**IMMEDIATE)
-            with conn.begin():
-                yield conn
+        try:
+            with self._engine.connect() as conn:
+                conn.execution_options(**IMMEDIATE)
+                with conn.begin():
+                    yield conn
+        except (OperationalError, sqlite3.OperationalError) as exc:
+            if disk_refused(exc):
+                raise DiskRefusedError(self.path) from exc
+            raise
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -174,6 +180,7 @@ class Outbox:
         self, batches: Sequence[MessageBatch], ids: list[str], incoming: int, *, may_prune: bool
     ) -> list[list[StoredEntry] | None]:
         free = free_disk_bytes(self.path.parent)
+        used = 0
         try:
             with self._write() as conn:
                 used = used_bytes(conn)
@@ -187,6 +194,9 @@ class Outbox:
             if not known:
                 raise
             raise DuplicateEntryError(known) from None
+        except DiskRefusedError:
+            # Rolled back: as full as the headroom check says, and answered the same way.
+            shortage = Shortage.DISK, f"disk full: a write was refused with {free} bytes free"
         kind, reason = shortage
         if may_prune and kind is Shortage.QUOTA:
             pruned = self._delete_delivered(older_than=None)

@@ -24,7 +24,7 @@ import paho.mqtt.client as paho_mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
 from drivers.backoff import Backoff
-from edge_store import AsyncOutbox, StoredEntry
+from edge_store import AsyncOutbox, DiskRefusedError, StoredEntry
 from gateway.broker_connection import ForwarderConfig, broker_refused_mqtt5, make_client
 from gateway.broker_inbox import BrokerInbox
 from gateway.lanes import LaneReader
@@ -114,6 +114,10 @@ class Forwarder:
             try:
                 await self._session(backoff)
                 backoff.reset()
+            except DiskRefusedError as exc:
+                # Not a crash: deliveries cannot be recorded until space returns (the log
+                # limiter keeps this to a few lines a minute); the rows wait in the store.
+                log.warning("forwarding paused, retrying: %s", exc)
             except (aiomqtt.MqttError, _SessionReset, OSError) as exc:
                 fall_back = (
                     self._cfg.protocol == "auto"
