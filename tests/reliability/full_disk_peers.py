@@ -33,6 +33,9 @@ class ResendingAnalyzer:
     def count(self, phase: str, code: str) -> int:
         return self.answers.get(phase, Counter())[code]
 
+    def answered(self, phase: str) -> int:
+        return sum(self.answers.get(phase, Counter()).values())
+
     async def run(self) -> None:
         rng = random.Random(20261202)
         sender = await Hl7Sender.connect(HOST, self.port)
