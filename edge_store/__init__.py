@@ -7,6 +7,7 @@ tested and reasoned about on its own.
 from edge_store.async_outbox import AsyncOutbox, CommitObserver
 from edge_store.durability import Durability
 from edge_store.errors import (
+    DiskRefusedError,
     DuplicateEntryError,
     ForeignDatabaseError,
     StoreCorruptError,
@@ -20,6 +21,7 @@ from edge_store.records import MessageKey, NewEntry, OutboxStats, State, StoredE
 __all__ = [
     "AsyncOutbox",
     "CommitObserver",
+    "DiskRefusedError",
     "DuplicateEntryError",
     "Durability",
     "ForeignDatabaseError",

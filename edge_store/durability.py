@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 
-from edge_store.errors import StoreError
+from edge_store.errors import DiskRefusedError, StoreError
 from edge_store.hot_path import driver
 
 BEGIN_OPTION = "edge_store_begin"
@@ -111,6 +114,27 @@ def free_disk_bytes(directory: Path) -> int:
     """Bytes an unprivileged process may still write on the filesystem holding ``directory``."""
     stat = os.statvfs(directory)
     return stat.f_bavail * stat.f_frsize
+
+
+def disk_refused(exc: BaseException) -> bool:
+    """Whether a driver error is SQLite's ``SQLITE_FULL``: the filesystem refused a write.
+
+    The headroom check reads ``statvfs`` before a commit but cannot know how many WAL frames
+    the commit writes, so a nearly full disk can still refuse it (``ENOSPC``).
+    """
+    orig = getattr(exc, "orig", exc)  # SQLAlchemy wraps the driver's exception
+    return isinstance(orig, sqlite3.Error) and orig.sqlite_errorcode == sqlite3.SQLITE_FULL
+
+
+@contextmanager
+def disk_refusals_raised(path: Path) -> Iterator[None]:
+    """Turn SQLite's ``SQLITE_FULL`` inside the block into :class:`DiskRefusedError`."""
+    try:
+        yield
+    except (OperationalError, sqlite3.OperationalError) as exc:
+        if disk_refused(exc):
+            raise DiskRefusedError(path) from exc
+        raise
 
 
 def find_shortage(

@@ -67,6 +67,21 @@ class StoreFullError(StoreError):
         )
 
 
+class DiskRefusedError(StoreError):
+    """The filesystem refused a write (``ENOSPC``: SQLite's ``SQLITE_FULL``); nothing was stored.
+
+    The transaction was rolled back. An append reports it as :class:`StoreFullError`; other
+    writes (marking rows sent or acknowledged) raise this, to be retried once space returns.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(
+            f"the disk holding {path} is full: a write was refused and rolled back. Free disk "
+            f"space; nothing stored is lost."
+        )
+
+
 class DuplicateEntryError(StoreError):
     """Envelope ids that are already stored (or repeated within one batch)."""
 

@@ -26,12 +26,13 @@ from edge_store.durability import (
     IMMEDIATE,
     Durability,
     Shortage,
+    disk_refusals_raised,
     find_shortage,
     free_disk_bytes,
     make_engine,
     used_bytes,
 )
-from edge_store.errors import DuplicateEntryError, StoreFullError
+from edge_store.errors import DiskRefusedError, DuplicateEntryError, StoreFullError
 from edge_store.hot_path import (
     MessageBatch,
     insert_messages,
@@ -55,10 +56,6 @@ from edge_store.schema import (
 from edge_store.stats import read_stats
 
 log = logging.getLogger("edge_store")
-
-# Estimated bytes a row costs beyond its payload and strings: digest, integers, record header,
-# and its entries in the two indexes. Errs high so the quota is not overshot.
-_ROW_OVERHEAD = 160
 
 
 class Outbox:
@@ -125,7 +122,7 @@ class Outbox:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
+        with disk_refusals_raised(self.path), self._engine.connect() as conn:
             conn.execution_options(**IMMEDIATE)
             with conn.begin():
                 yield conn
@@ -160,10 +157,7 @@ class Outbox:
         ids = [e.id for e in entries]
         if len(set(ids)) != len(ids):
             raise DuplicateEntryError(sorted({i for i in ids if ids.count(i) > 1}))
-        incoming = sum(
-            len(e.payload) + len(e.id) + len(e.device) + len(e.topic) + _ROW_OVERHEAD
-            for e in entries
-        )
+        incoming = sum(e.stored_bytes for e in entries)
         stored = self._insert(batches, ids, incoming, may_prune=True)
         if self._shortage is not None:
             log.warning("outbox accepts appends again (%s shortage over)", self._shortage)
@@ -174,6 +168,7 @@ class Outbox:
         self, batches: Sequence[MessageBatch], ids: list[str], incoming: int, *, may_prune: bool
     ) -> list[list[StoredEntry] | None]:
         free = free_disk_bytes(self.path.parent)
+        used = 0
         try:
             with self._write() as conn:
                 used = used_bytes(conn)
@@ -187,6 +182,9 @@ class Outbox:
             if not known:
                 raise
             raise DuplicateEntryError(known) from None
+        except DiskRefusedError:
+            # Rolled back: as full as the headroom check says, and answered the same way.
+            shortage = Shortage.DISK, f"disk full: a write was refused with {free} bytes free"
         kind, reason = shortage
         if may_prune and kind is Shortage.QUOTA:
             pruned = self._delete_delivered(older_than=None)

@@ -26,6 +26,15 @@ class NewEntry:
     topic: str
     payload: bytes
 
+    @property
+    def stored_bytes(self) -> int:
+        """What the row will cost in the store, counted against the quota.
+
+        Its bytes, plus an estimate of the digest, integers, record header and index entries
+        that errs high so the quota is not overshot.
+        """
+        return len(self.payload) + len(self.id) + len(self.device) + len(self.topic) + 160
+
 
 @dataclass(frozen=True, slots=True)
 class MessageKey:

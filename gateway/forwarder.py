@@ -24,7 +24,7 @@ import paho.mqtt.client as paho_mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
 from drivers.backoff import Backoff
-from edge_store import AsyncOutbox, StoredEntry
+from edge_store import AsyncOutbox, DiskRefusedError, StoredEntry
 from gateway.broker_connection import ForwarderConfig, broker_refused_mqtt5, make_client
 from gateway.broker_inbox import BrokerInbox
 from gateway.broker_refusals import BrokerRefusals
@@ -69,11 +69,8 @@ class Forwarder:
         self._outbox = outbox
         self._metrics = metrics
         self._status = status
-        self._protocol = (
-            aiomqtt.ProtocolVersion.V311
-            if config.protocol == "3.1.1"
-            else (aiomqtt.ProtocolVersion.V5)
-        )
+        v311 = config.protocol == "3.1.1"
+        self._protocol = aiomqtt.ProtocolVersion.V311 if v311 else aiomqtt.ProtocolVersion.V5
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self._slot_free = asyncio.Event()
@@ -110,6 +107,8 @@ class Forwarder:
             try:
                 await self._session(backoff)
                 backoff.reset()
+            except DiskRefusedError as exc:  # not a crash: the rows wait until space returns
+                log.warning("forwarding paused, retrying: %s", exc)
             except (aiomqtt.MqttError, _SessionReset, OSError) as exc:
                 fall_back = (
                     self._cfg.protocol == "auto"

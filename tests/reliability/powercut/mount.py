@@ -57,7 +57,9 @@ class PowerCutFS:
     ``workdir/backing``, so a cut is just: freeze, kill the writer, unmount, start a new server.
     """
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, capacity: int | None = None) -> None:
+        self.capacity = capacity
+        """Bytes the mount holds before writes fail with ``ENOSPC`` (None: the backing disk's)."""
         self.backing = workdir / "backing"
         self.mountpoint = workdir / "mnt"
         self.log = workdir / "powercut-server.log"
@@ -71,6 +73,8 @@ class PowerCutFS:
         self.mountpoint.mkdir(parents=True, exist_ok=True)
         self.control.unlink(missing_ok=True)
         args = [PYTHON, "-m", "tests.reliability.powercut.server"]
+        if self.capacity is not None:
+            args += ["--capacity", str(self.capacity)]
         with self.log.open("ab") as log:
             self._proc = subprocess.Popen(
                 [*args, str(self.backing), str(self.mountpoint)], stderr=log, env=_env()
