@@ -59,6 +59,8 @@ async def bench_store_to_consumer(work: Path, broker: Mosquitto, events: int) ->
         stderr=err.open("wb"),
     )
     while "consuming" not in err.read_text():
+        if consumer.poll() is not None:  # fail loudly, never wait for a consumer that died
+            raise RuntimeError(f"the bench's consumer exited: {err.read_text()[-800:]}")
         await asyncio.sleep(0.05)
     metrics = Metrics()
     forwarder = Forwarder(

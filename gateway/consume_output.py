@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import BinaryIO
@@ -25,9 +26,12 @@ class JsonLinesOutput:
             self._durable = False  # a pipe or a terminal: flushed, nothing to fsync
         else:
             self._stream = path.open("ab", buffering=0)
-            self._durable = True
-            # Lines an earlier run wrote (and perhaps acked) must be on disk before more acks.
-            os.fsync(self._stream.fileno())
+            # Only a regular file can be fsynced: a device such as /dev/null or a named pipe
+            # answers EINVAL, and holds nothing that could be made durable anyway.
+            self._durable = stat.S_ISREG(os.fstat(self._stream.fileno()).st_mode)
+            if self._durable:
+                # Lines an earlier run wrote (and perhaps acked) must be on disk before more acks.
+                os.fsync(self._stream.fileno())
 
     def write_line(self, line: bytes) -> None:
         """Write one line to the file (the kernel has it when this returns)."""
@@ -44,6 +48,6 @@ class JsonLinesOutput:
             os.fsync(self._stream.fileno())
 
     def close(self) -> None:
-        if self._durable:
+        if self._stream is not sys.stdout.buffer:
             with contextlib.suppress(OSError):  # already reported by the failed write or sync
                 self._stream.close()
