@@ -80,6 +80,8 @@ def _gateway_config(work: Path, port: int) -> Path:
         f'[http]\nlisten = "127.0.0.1:{free_port()}"\n'
         f'[[devices]]\nid = "analyzer"\nkind = "hl7-analyzer"\n'
         f'connection = "listen://127.0.0.1:{port}"\n'
+        # The 50-connection run needs more than the default cap of 16 connections per device.
+        "[devices.options]\nmax_connections = 64\n"
     )
     return config
 
