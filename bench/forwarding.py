@@ -42,22 +42,23 @@ async def bench_store_to_consumer(work: Path, broker: Mosquitto, events: int) ->
         )
     payload_size = len((await outbox.claim(1, limit=1))[0].payload)
     err = work / "consumer.stderr"
-    consumer = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gateway",
-            "consume",
-            "--broker",
-            f"mqtt://{broker.host}:{broker.port}",
-            "--clean",
-            "--out",
-            "/dev/null",
-            "--count",
-            str(events),
-        ],
-        stderr=err.open("wb"),
-    )
+    with err.open("wb") as stderr:  # the child keeps its own copy of the descriptor
+        consumer = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gateway",
+                "consume",
+                "--broker",
+                f"mqtt://{broker.host}:{broker.port}",
+                "--clean",
+                "--out",
+                "/dev/null",
+                "--count",
+                str(events),
+            ],
+            stderr=stderr,
+        )
     while "consuming" not in err.read_text():
         if consumer.poll() is not None:  # fail loudly, never wait for a consumer that died
             raise RuntimeError(f"the bench's consumer exited: {err.read_text()[-800:]}")
