@@ -5,9 +5,11 @@ live in a CSV file a lab technician can edit in a spreadsheet: UTF-8 (a BOM from
 accepted), lines starting with ``#`` are comments, then a header row and one row per code::
 
     source,local_code,hospital_code,hospital_name,loinc,loinc_name,unit
-    mindray-bc5380,6690-2,H17,Số lượng bạch cầu,6690-2,Leukocytes [#/volume] in Blood,10*9/L
+    mindray-bc,6690-2,H17,Số lượng bạch cầu,6690-2,Leukocytes [#/volume] in Blood,10*9/L
 
-``source`` is an analyzer or dialect id, or ``*`` for rows that hold for every analyzer. Two
+``source`` is a device id, a dialect name (``mindray-bc``: every analyzer read with that
+dialect), or ``*`` for rows that hold for every analyzer; the first of these that has a row
+for the code wins. Two
 optional columns, ``national_code`` and ``national_name``, give the Vietnamese national shared
 catalogue of paraclinical indicators (QĐ 1227/QĐ-BYT 2025, 7-digit codes such as ``1000001``
 for the RBC count; PROTOCOLS §14), carried as system :data:`NATIONAL_SYSTEM`. A row needs a
@@ -78,10 +80,18 @@ class CodeMap:
         """A map with no rows: every result is forwarded as unmapped (a valid configuration)."""
         return cls()
 
-    def lookup(self, source: str, local_code: str) -> CodeEntry | None:
-        """The row for this analyzer's code, else the ``*`` row, else ``None``."""
-        entry = self.entries.get((source, local_code))
-        return entry if entry is not None else self.entries.get((ANY_SOURCE, local_code))
+    def lookup(
+        self, source: str, local_code: str, *, dialect: str | None = None
+    ) -> CodeEntry | None:
+        """The row for this device's code, else its dialect's, else the ``*`` row, else ``None``.
+
+        A lab keys a row by device id when two analyzers of one model code differently, and by
+        dialect name (``mindray-bc``) for every analyzer of a model.
+        """
+        for key in (source, dialect, ANY_SOURCE):
+            if key is not None and (entry := self.entries.get((key, local_code))) is not None:
+                return entry
+        return None
 
     def __len__(self) -> int:
         return len(self.entries)

@@ -168,7 +168,7 @@ def _observation(r: Record, context: _Context) -> Observation:
         r.component(at.test, dialect.loinc_component).strip() if dialect.loinc_component else ""
     )
     loinc = CodedValue(code=loinc_text, system="LOINC") if loinc_text else None
-    entry = context.code_map.lookup(context.source, local.code)
+    entry = context.code_map.lookup(context.source, local.code, dialect=context.dialect.name)
     if loinc is None and entry is not None and entry.loinc is not None:
         loinc = CodedValue(code=entry.loinc, system="LOINC", display=entry.loinc_name)
     hospital = None

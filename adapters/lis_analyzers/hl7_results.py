@@ -210,7 +210,7 @@ def _observation(
         ),
         None,
     )
-    entry = context.code_map.lookup(context.source, local.code)
+    entry = context.code_map.lookup(context.source, local.code, dialect=context.dialect.name)
     if loinc is None and entry is not None and entry.loinc is not None:
         loinc = CodedValue(code=entry.loinc, system="LOINC", display=entry.loinc_name)
     hospital = None

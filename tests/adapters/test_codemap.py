@@ -32,7 +32,7 @@ def test_source_specific_row_wins_over_the_any_row(tmp_path: Path) -> None:
         )
     )
     specific = code_map.lookup("sysmex-xn", "WBC")
-    fallback = code_map.lookup("mindray-bc5380", "WBC")
+    fallback = code_map.lookup("mindray-bc", "WBC")
     assert specific is not None
     assert (specific.hospital_code, specific.loinc) == ("H17X", None)
     assert fallback is not None
@@ -49,13 +49,13 @@ def test_vietnamese_names_survive_comments_bom_blank_lines_and_quotes(tmp_path: 
             "\n"
             '*,H02,H02,"Huyết sắc tố, máu toàn phần",718-7,Hemoglobin [Mass/volume] in Blood,g/L\n'
             "  # indented comment\n"
-            "mindray-bs240,1, XS001 ,Định lượng Glucose [Máu],2345-7,,mmol/L\n"
+            "mindray-bs,1, XS001 ,Định lượng Glucose [Máu],2345-7,,mmol/L\n"
         ),
         header="\ufeff" + HEADER,
     )
     code_map = load_code_map(path)
     hb = code_map.lookup("x", "H02")
-    glucose = code_map.lookup("mindray-bs240", "1")
+    glucose = code_map.lookup("mindray-bs", "1")
     assert hb is not None
     assert hb.hospital_name == "Huyết sắc tố, máu toàn phần"
     assert glucose is not None
@@ -123,8 +123,8 @@ def test_a_missing_file_is_a_code_map_error(tmp_path: Path) -> None:
 def test_the_example_map_loads_and_maps_the_corpus_codes() -> None:
     code_map = load_code_map(EXAMPLE)
     assert "EXAMPLE" in EXAMPLE.read_text(encoding="utf-8").splitlines()[0]
-    wbc = code_map.lookup("mindray-bc5380", "6690-2")
-    hba1c = code_map.lookup("boditech-ichroma2", "HbA1c")
+    wbc = code_map.lookup("mindray-bc", "6690-2")
+    hba1c = code_map.lookup("boditech", "HbA1c")
     assert wbc is not None
     assert (wbc.hospital_code, wbc.loinc, wbc.unit) == ("H17", "6690-2", "10*9/L")
     assert hba1c is not None
@@ -208,3 +208,25 @@ def test_any_national_cell_loads_or_is_refused_with_its_place(code: str) -> None
             entry = load_code_map(path).lookup("x", "RBC")
             assert entry is not None
             assert entry.national_code == (cell.strip() or None)
+
+
+def test_a_device_row_beats_its_dialect_row_which_beats_the_any_row(tmp_path: Path) -> None:
+    code_map = load_code_map(
+        write(
+            tmp_path,
+            (
+                "*,GLU,H0,Glucose (any),,,mmol/L\n"
+                "mindray-bs,GLU,H1,Glucose (Mindray BS),,,mmol/L\n"
+                "chem-2,GLU,H2,Glucose (chem-2),,,mmol/L\n"
+            ),
+        )
+    )
+
+    def hospital_code(device: str, dialect: str | None) -> str | None:
+        entry = code_map.lookup(device, "GLU", dialect=dialect)
+        return entry.hospital_code if entry is not None else None
+
+    assert hospital_code("chem-2", "mindray-bs") == "H2"
+    assert hospital_code("chem-1", "mindray-bs") == "H1"
+    assert hospital_code("chem-1", "generic") == "H0"
+    assert hospital_code("chem-1", None) == "H0"

@@ -177,7 +177,7 @@ def test_the_national_code_travels_with_a_mapped_observation() -> None:
         b"OBX|1|NM|789-8^RBC^LN||4.50|10*12/L|||||F\r"
         b"OBX|2|NM|XYZ^Unknown^L||1.0||||||F\r"
     )
-    (result,) = lab_results_from_hl7(message, code_map, "mindray-bc5380")
+    (result,) = lab_results_from_hl7(message, code_map, "mindray-bc")
     rbc, unknown = result.observations
     assert rbc.national_code == CodedValue(
         code="1000001", system="VN-QD1227", display="Số lượng hồng cầu"

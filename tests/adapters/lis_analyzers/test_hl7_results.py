@@ -68,7 +68,7 @@ def bc(
 
 
 BC5380 = Expected(
-    "mindray-bc5380",
+    "mindray-bc",
     27,
     0,
     (
@@ -107,7 +107,7 @@ BC5380 = Expected(
     ),
 )
 ALINITY = Expected(
-    "abbott-alinity-m",
+    "abbott-alinity",
     1,
     0,
     (("VL00000101", (Row("1006", "< 20", "{copies}/mL", hospital="XV001"),)),),
@@ -128,7 +128,7 @@ COBAS_4800 = Expected(  # OBX 1 is a DR supplemental (run time range)
     (("VL00000501", (Row("0BHIV1", "3.26E+05 cp/mL", "1/mL", ("Full",)),)),),
 )
 BODITECH = Expected(  # OBX 2 and 3: empty OBX-3, the same HbA1c in other units; flag "0" as sent
-    "boditech-ichroma2",
+    "boditech",
     3,
     0,
     (
@@ -143,7 +143,7 @@ BODITECH = Expected(  # OBX 2 and 3: empty OBX-3, the same HbA1c in other units;
     ),
 )
 SYNTH_BC = Expected(  # OBX 9 is an ED histogram; PLT -999 is the "no value" sentinel
-    "mindray-bc5380",
+    "mindray-bc",
     9,
     1,
     (
@@ -170,7 +170,7 @@ SYNTH_LAW = Expected(  # 3 supplemental, 1 empty CE companion
         (
             "LAB260402-0113",
             (
-                Row("1006", "<20", "{copies}/mL", (), C),  # the XV001 row is for abbott-alinity-m
+                Row("1006", "<20", "{copies}/mL", (), C),  # the XV001 row is for abbott-alinity
                 Row("1006", "Không phát hiện", None, ("N",), C),
             ),
         ),
@@ -179,7 +179,7 @@ SYNTH_LAW = Expected(  # 3 supplemental, 1 empty CE companion
     ),
 )
 SYNTH_BODITECH = Expected(
-    "boditech-ichroma2",
+    "boditech",
     3,
     0,
     (
@@ -194,7 +194,7 @@ SYNTH_BODITECH = Expected(
     ),
 )
 SYNTH_EDGE = Expected(  # the first OBR has no OBX; OBX 5 is an NA array
-    "mindray-bs240",
+    "mindray-bs",
     6,
     1,
     (
@@ -408,7 +408,7 @@ def test_an_empty_code_map_forwards_everything_as_unmapped_except_loinc() -> Non
     (result,) = lab_results_from_hl7(
         load("hl7_oru_r01_mindray_bc5380_cbc_loinc_99mrc_manual_example.hl7"),
         CodeMap.empty(),
-        "mindray-bc5380",
+        "mindray-bc",
     )
     unmapped = [o.local_code.code for o in result.observations if o.unmapped]
     assert unmapped == ["10000", "10001", "10002"]  # 99MRC private codes; the rest are LN
@@ -417,12 +417,23 @@ def test_an_empty_code_map_forwards_everything_as_unmapped_except_loinc() -> Non
 
 def test_source_specific_rows_only_apply_to_their_source() -> None:
     (result,) = results_of("oru_r01_mindray_bc_style_cbc_vn_patient.hl7")
-    assert result.observations[6].hospital_code is not None  # mindray-bc5380,10002
+    assert result.observations[6].hospital_code is not None  # mindray-bc,10002
     (other,) = lab_results_from_hl7(
         load("oru_r01_mindray_bc_style_cbc_vn_patient.hl7"), example_map(), "sysmex-xn"
     )
     assert other.observations[6].unmapped
     assert other.observations[0].hospital_code is not None  # the * row still applies
+
+
+def test_rows_keyed_by_dialect_apply_to_any_device_read_with_that_dialect() -> None:
+    # A device id nobody keyed rows by: the dialect auto picked (mindray-bs) finds its rows.
+    message = load("oru_r01_edge_cases_empty_group_qualitative_repeats.hl7")
+    dialect = load_hl7_dialect(match_hl7_dialect(msh_fields(message.msh)))
+    assert dialect.name == "mindray-bs"
+    (result,) = lab_results_from_hl7(message, example_map(), "chem-lab-3", dialect=dialect)
+    glucose = next(o for o in result.observations if o.local_code.code == "1")
+    assert glucose.hospital_code is not None
+    assert glucose.hospital_code.code == "XS001"
 
 
 @pytest.mark.parametrize(
