@@ -52,6 +52,7 @@ from pydantic import (
 
 from adapters.astm.dialect_fields import OrderFields, PatientFields, RecordType, ResultFields
 from adapters.canonical.codes import ResultStatus
+from adapters.dialect_files import dialect_names
 
 DIALECTS_DIR = Path(__file__).resolve().parents[1] / "lis_analyzers" / "dialects"
 _NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -229,14 +230,7 @@ STANDARD_ROLES = (
 
 def available_dialects() -> tuple[str, ...]:
     """Every dialect name in the dialects folder, sorted."""
-    return _dialects_in(DIALECTS_DIR)
-
-
-@lru_cache(maxsize=8)
-def _dialects_in(folder: Path) -> tuple[str, ...]:
-    # Listed once per folder, not per message: ``auto`` asks for every message, and a listing
-    # needs a file descriptor, which a gateway at its open-files limit does not have (issue 11).
-    return tuple(sorted(p.stem.replace("_", "-") for p in folder.glob("*.toml")))
+    return dialect_names(DIALECTS_DIR)
 
 
 @lru_cache(maxsize=32)

@@ -41,6 +41,7 @@ from pydantic import (
     model_validator,
 )
 
+from adapters.dialect_files import dialect_names
 from adapters.hl7.message import Segment
 
 DIALECTS_DIR = Path(__file__).resolve().parents[1] / "lis_analyzers" / "hl7_dialects"
@@ -205,14 +206,7 @@ TEST_MESSAGE_ROLES = {"T": "training", "D": "debugging"}
 
 def available_dialects() -> tuple[str, ...]:
     """Every dialect name in the dialects folder, sorted."""
-    return _dialects_in(DIALECTS_DIR)
-
-
-@lru_cache(maxsize=8)
-def _dialects_in(folder: Path) -> tuple[str, ...]:
-    # Listed once per folder, not per message: ``auto`` asks for every message, and a listing
-    # needs a file descriptor, which a gateway at its open-files limit does not have (issue 11).
-    return tuple(sorted(p.stem.replace("_", "-") for p in folder.glob("*.toml")))
+    return dialect_names(DIALECTS_DIR)
 
 
 @lru_cache(maxsize=32)
