@@ -29,21 +29,6 @@ GROUP_STATUS_PRECEDENCE = (
     ResultStatus.FINAL,
     ResultStatus.CANCELLED,
 )
-# HL7 table 0369 (SPM-11); P (patient) is the normal case and gets no comment.
-SPECIMEN_ROLES = MappingProxyType(
-    {
-        "Q": "control",
-        "C": "calibrator",
-        "V": "verifying-calibrator",
-        "E": "electronic-qc",
-        "B": "blind",
-        "F": "proficiency",
-        "O": "proficiency",
-        "R": "replicate",
-        "L": "pool",
-        "G": "group",
-    }
-)
 SEXES = MappingProxyType(
     {"m": "male", "male": "male", "f": "female", "female": "female", "o": "other", "other": "other"}
 )
