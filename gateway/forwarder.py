@@ -161,15 +161,15 @@ class Forwarder:
                 self._cfg.port,
                 "5" if self._is_v5 else "3.1.1",
             )
-            await client.publish(self._topics.status, self._status_payload("online"), 1, True)
-            if self._cfg.end_to_end:
-                await client.subscribe(self._topics.ack, qos=1)
-            if self._inbox.desk is not None:
-                await client.subscribe(self._topics.query_replies, qos=1)
-            self._status.mark_all_changed()
-            self._lanes.reset()
-            self._wake.set()
-            try:
+            try:  # from here on, a link lost at any await (even the first) must read as lost
+                await client.publish(self._topics.status, self._status_payload("online"), 1, True)
+                if self._cfg.end_to_end:
+                    await client.subscribe(self._topics.ack, qos=1)
+                if self._inbox.desk is not None:
+                    await client.subscribe(self._topics.query_replies, qos=1)
+                self._status.mark_all_changed()
+                self._lanes.reset()
+                self._wake.set()
                 await self._serve(client, paho)
             finally:
                 self.connected = False
