@@ -148,6 +148,11 @@ def parse_serial(url: str) -> SerialConnection:
                 f"has unknown serial setting {names}; allowed: {', '.join(_DEFAULT_LINE)}"
             )
         target = unquote(target)
+        if not target.isprintable():
+            # A %0A in the path would forge lines wherever the port is logged.
+            raise InvalidUrlError(
+                "has a control character in the device path; allowed: printable characters"
+            )
         if not target.startswith("/"):
             raise InvalidUrlError(
                 "needs an absolute device path, e.g. serial:///dev/ttyUSB0 (three slashes), "

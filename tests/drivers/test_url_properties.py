@@ -116,6 +116,7 @@ def test_host_port_specs_round_trip(
         ("tcp://10.0.4.21:\u0667\u0660\u0660\u0661", "needs a port from 1 to 65535"),
         ("serial:///dev/ttyUSB0?baudrate=" + "9" * 5000, "has baudrate='9{23}…'; allowed"),
         ("listen://0.0.0.0:-1", "needs a port from 0 to 65535"),
+        ("serial:///dev/ttyUSB0%0A2026-12-02 ERROR forged", "has a control character"),
     ],
 )
 def test_hostile_urls_are_refused_with_the_reason(url: str, message: str) -> None:
