@@ -17,8 +17,11 @@ class DriverError(Exception):
     """Base of every error a driver raises, so a runner can catch transport trouble alone."""
 
 
-class InvalidUrlError(DriverError):
-    """A connection URL that no driver accepts (unknown scheme, missing port, bad setting)."""
+class InvalidUrlError(DriverError, ValueError):
+    """A connection URL that no driver accepts (unknown scheme, missing port, bad setting).
+
+    Also a ``ValueError``, so a pydantic validator that parses a URL reports it as a bad value.
+    """
 
 
 class OpenFailedError(DriverError):

@@ -9,7 +9,6 @@ by the kind's own model from the registry, so its errors name the kind's fields.
 from __future__ import annotations
 
 import codecs
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,11 +26,14 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from gateway.connection_url import (
+from drivers.listen_hosts import hosts_overlap
+from drivers.urls import (
     ConnectionSpec,
     ListenConnection,
-    SerialConnection,
+    PortUse,
+    may_share,
     parse_connection_url,
+    port_use_of,
 )
 from gateway.registry import DEVICE_KINDS, options_model_of
 
@@ -88,7 +90,21 @@ class DeviceSettings(BaseModel):
             raise ValueError(
                 f"uses {scheme}://, which kind '{kind}' cannot use; allowed: {allowed}"
             )
-        parse_connection_url(value)
+        spec = parse_connection_url(value)
+        if isinstance(spec, ListenConnection) and spec.port == 0:
+            # The drivers accept port 0 (tests bind it); a configured device must find the port.
+            raise ValueError(
+                "needs a port from 1 to 65535; port 0 would be a random free port that no "
+                "device can find"
+            )
+        return value
+
+    @field_validator("enabled", mode="before")
+    @classmethod
+    def _toml_boolean(cls, value: object) -> object:
+        # pydantic's lax bool would read "no", "off" or 0 as false: only true/false mean one.
+        if not isinstance(value, bool):
+            raise ValueError("should be true or false, without quotes (a TOML boolean)")
         return value
 
     @field_validator("dialect")
@@ -155,47 +171,42 @@ def duplicate_ids(ids: Mapping[int, str]) -> list[Conflict]:
 
 
 def port_conflicts(devices: Mapping[int, DeviceSettings]) -> list[Conflict]:
-    """Find valid entries that claim the same port, keyed by their index in the file.
+    """Find valid entries that claim the same local port, keyed by their index in the file.
 
-    Disabled devices open nothing, so only enabled ones compete for a serial port or a listen
-    port; one listen port may serve several devices of the same kind (the runner tells them
-    apart by what they send), never two kinds.
+    Disabled devices open nothing, so only enabled ones compete. Whether two devices may share
+    a port is their schemes' sharing rule (``drivers/urls.py``): a serial or listen port serves
+    one device, a bus serves each unit address once.
     """
     conflicts: list[Conflict] = []
-    serial_ports: dict[str, int] = {}
-    listen_ports: dict[int, int] = {}
+    holders: dict[tuple[str, str], list[tuple[int, PortUse]]] = {}
     for index, device in sorted(devices.items()):
-        if not device.enabled:
+        use = port_use_of(device.connection_spec) if device.enabled else None
+        if use is None:
             continue
-        spec = device.connection_spec
-        if isinstance(spec, SerialConnection):
-            port = os.path.realpath(spec.port) if spec.port.startswith("/") else spec.port
-            first = serial_ports.setdefault(port, index)
-            if first != index:
-                message = (
-                    f"opens the serial port of {_name(first, devices[first])}; "
-                    "one serial port serves one device"
-                )
-                conflicts.append(Conflict(index, "connection", device.connection, message))
-        elif isinstance(spec, ListenConnection):
-            first = listen_ports.setdefault(spec.port, index)
-            if first != index and devices[first].kind != device.kind:
-                message = (
-                    f"listens on port {spec.port} like {_name(first, devices[first])} of kind "
-                    f"'{devices[first].kind}'; one listen port serves one kind"
-                )
-                conflicts.append(Conflict(index, "connection", device.connection, message))
+        on_port = holders.setdefault((use.claim.noun, use.claim.key), [])
+        refused = next((held for held in on_port if not may_share(held[1], use)), None)
+        if refused is None:
+            on_port.append((index, use))
+            continue
+        message = _refusal(use, refused[0], devices[refused[0]], device)
+        conflicts.append(Conflict(index, "connection", device.connection, message))
     return conflicts
 
 
-_ANY_HOST = frozenset({"", "0.0.0.0", "::", "[::]", "*"})  # noqa: S104 - matched, not bound
+def _refusal(use: PortUse, first_index: int, first: DeviceSettings, device: DeviceSettings) -> str:
+    clash = f"{use.claim.clash} {_name(first_index, first)}"
+    if first.kind != device.kind:
+        # Two kinds cannot even be told apart on one port: said first, it is the bigger mistake.
+        return f"{clash} of kind '{first.kind}'; one {use.claim.noun} serves one kind"
+    return f"{clash}; one {use.claim.noun} serves {use.sharing.value}"
 
 
 def http_port_conflicts(devices: list[DeviceSettings], http_listen: str) -> list[Conflict]:
     """Find enabled devices that would listen on the control surface's port.
 
     Whichever binds second fails; when it is the control surface the gateway refuses to start.
-    Two addresses clash when they are equal or either is a wildcard.
+    Hosts clash as the binds would (``drivers/listen_hosts.py``): equal or overlapping
+    addresses, a wildcard and any address of its family, ``localhost`` and the loopbacks.
     """
     http_host, _, http_port = http_listen.rpartition(":")
     conflicts: list[Conflict] = []
@@ -203,8 +214,7 @@ def http_port_conflicts(devices: list[DeviceSettings], http_listen: str) -> list
         spec = device.connection_spec
         if not device.enabled or not isinstance(spec, ListenConnection):
             continue
-        hosts = {spec.host, http_host}
-        if str(spec.port) == http_port and (len(hosts) == 1 or hosts & _ANY_HOST):
+        if str(spec.port) == http_port and hosts_overlap(spec.host, http_host):
             message = (
                 f"listens on port {spec.port}, the port of http.listen ({http_listen}); "
                 "give the device or the control surface another port"

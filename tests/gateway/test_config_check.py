@@ -197,16 +197,6 @@ def test_two_enabled_devices_on_one_serial_port(tmp_path, scanner_kind):
     ]
 
 
-def test_listen_port_shared_by_one_kind_is_fine(tmp_path, scanner_kind):
-    path = write(
-        tmp_path,
-        GATEWAY
-        + device("scan-1", scanner_kind, "listen://0.0.0.0:7001")
-        + device("scan-2", scanner_kind, "listen://0.0.0.0:7001"),
-    )
-    assert check_config_file(path) == []
-
-
 def test_all_problems_are_collected(tmp_path, scanner_kind):
     path = write(
         tmp_path,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from gateway.connection_url import PLANNED_SCHEMES, SUPPORTED_SCHEMES
+from drivers.urls import PLANNED_SCHEMES, SUPPORTED_SCHEMES
 from gateway.registry import DEVICE_KINDS, options_model_of, resolve
 
 

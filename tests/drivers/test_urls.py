@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from gateway.connection_url import (
+from drivers.urls import (
     ListenConnection,
     SerialConnection,
     TcpConnection,
