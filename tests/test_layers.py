@@ -67,3 +67,42 @@ def test_shipped_code_never_uses_asyncio_wait_for() -> None:
                 if isinstance(node, ast.Attribute) and node.attr == "wait_for":
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert offenders == []
+
+
+# What the gateway may use of adapters/: the device-kind contract and the canonical model. Every
+# parser, link, dialect and mapper stays behind a kind's declaration (ADR 0018).
+GATEWAY_MAY_IMPORT_FROM_ADAPTERS = (
+    "adapters.session",
+    "adapters.kind",
+    "adapters.canonical",
+    "adapters.astm.unread",  # the Position type of unread-field counts (a metric and a status)
+)
+
+
+def test_protocol_parsing_lives_only_in_adapters() -> None:
+    """No per-kind read loop, record parser, dialect choice or message mapper in gateway/."""
+    offenders = {}
+    for path in (ROOT / "gateway").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        modules = {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+        } | {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        }
+        bad = sorted(
+            module
+            for module in modules
+            if module.split(".")[0] == "adapters"
+            and not any(
+                module == allowed or module.startswith(allowed + ".")
+                for allowed in GATEWAY_MAY_IMPORT_FROM_ADAPTERS
+            )
+        )
+        if bad:
+            offenders[str(path.relative_to(ROOT))] = bad
+    assert offenders == {}

@@ -8,13 +8,15 @@ up; :func:`gateway.devices.loop.drive` pumps each connection.
 from __future__ import annotations
 
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from adapters.kind import Capability, DeviceSetup, TlsFiles
+from drivers import urls
 from drivers.backoff import Backoff
 from drivers.base import ByteStream
-from drivers.registry import accepts_connections, scheme_of
+from drivers.registry import accepts_connections
 from gateway.device_runners.connections import keep_connected
 from gateway.devices.loop import drive
 from gateway.intake import Intake
@@ -88,8 +90,19 @@ async def run_device(
     )
 
 
+# The drivers' word for what a scheme carries, in the contract's vocabulary (adapters/ may not
+# import drivers/).
+_CAPABILITIES: Mapping[urls.Capability, Capability] = {
+    urls.Capability.BYTE_STREAM: "byte_stream",
+    urls.Capability.DATAGRAM: "datagram",
+    urls.Capability.REGISTER_ACCESS: "registers",
+    urls.Capability.APDU_EXCHANGE: "apdu",
+    urls.Capability.INPUT_EVENTS: "input_events",
+}
+
+
 def capability_of(url: str) -> Capability:
-    return "datagram" if scheme_of(url) == "udp" else "byte_stream"
+    return _CAPABILITIES[urls.capability_of(url)]
 
 
 def tls_context(files: TlsFiles, *, server: bool) -> ssl.SSLContext:
