@@ -1,0 +1,1 @@
+"""Devices at runtime: the per-device supervisor and the call that runs one device."""
