@@ -136,6 +136,8 @@ class DeviceSupervisor:
         self._stop_timeout_s = stop_timeout_s
         self._backoff = backoff
         self._closed = False
+        self._stopping: set[asyncio.Task[None]] = set()
+        """Tasks a stop or restart is joining: shutdown joins them too."""
 
     @property
     def ids(self) -> list[str]:
@@ -187,6 +189,7 @@ class DeviceSupervisor:
         """
         self._closed = True
         tasks = [device.task for device in self._devices.values() if device.task is not None]
+        tasks += self._stopping
         for device in self._devices.values():
             device.task, device.started_at = None, None
         # A stuck runner must not keep the service from stopping: systemd would SIGKILL it in
@@ -221,7 +224,11 @@ class DeviceSupervisor:
         task, device.task, device.started_at = device.task, None, None
         if task is None:
             return True
-        return await self._tasks.cancel_and_join([task], self._stop_timeout_s)
+        self._stopping.add(task)
+        try:
+            return await self._tasks.cancel_and_join([task], self._stop_timeout_s)
+        finally:
+            self._stopping.discard(task)
 
     async def _supervise(self, device: _Device) -> None:
         """Run the device until cancelled, starting it again after every failure."""

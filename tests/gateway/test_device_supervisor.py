@@ -320,3 +320,17 @@ def test_concurrent_operations_apply_in_arrival_order(
         assert runners.held.total() == 0
 
     asyncio.run(scenario())
+
+
+async def test_shutdown_waits_for_a_device_another_caller_is_stopping() -> None:
+    runners = StandInRunners()
+    rig = Rig(runners)
+    await rig.supervisor.start("a")
+    await until(lambda: runners.held["a"] == 1, "running")
+
+    stopping = asyncio.create_task(rig.supervisor.stop("a"))
+    await asyncio.sleep(0)  # the stop has taken the task and is joining it
+    assert await rig.supervisor.stop_all() is True
+
+    assert runners.held["a"] == 0
+    assert await stopping is True
