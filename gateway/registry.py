@@ -17,6 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from adapters.kind import DeviceKind
+
 
 @dataclass(frozen=True)
 class KindSpec:
@@ -72,7 +74,7 @@ DEVICE_KINDS: Mapping[str, KindSpec] = MappingProxyType(
         "serial-scanner": KindSpec(
             description="Barcode scanner on a serial line or TCP that sends one code per line",
             options_model="adapters.scanners.kind:ScannerOptions",
-            runner="gateway.device_runners.scanner:run_scanner",
+            runner="gateway.devices.run:run_device",
             schemes=("serial", "tcp", "listen"),
             dialects=(),
             sample_config="adapters/scanners/sample.toml",
@@ -100,7 +102,7 @@ DEVICE_KINDS: Mapping[str, KindSpec] = MappingProxyType(
             description="Philips IntelliVue monitor polled over Data Export "
             "(MIB/RS232 serial or LAN UDP)",
             options_model="adapters.monitors.intellivue_kind:IntelliVueOptions",
-            runner="gateway.device_runners.intellivue:run_intellivue_monitor",
+            runner="gateway.devices.run:run_device",
             schemes=("serial", "udp"),
             dialects=(),
             sample_config="adapters/monitors/intellivue_sample.toml",
@@ -133,6 +135,27 @@ def resolve(import_string: str) -> Any:
         return getattr(module, attribute)
     except AttributeError as exc:
         raise ImportError(f"module {module_name!r} has no attribute {attribute!r}") from exc
+
+
+_DECLARATIONS: Mapping[str, str] = MappingProxyType(
+    {
+        "serial-scanner": "adapters.scanners.kind:KIND",
+        "intellivue-monitor": "adapters.monitors.intellivue_kind:KIND",
+    }
+)
+
+
+def device_kind(name: str) -> DeviceKind:
+    """The declaration of kind ``name``, imported on first use.
+
+    Raises:
+        KeyError: no such kind.
+        ImportError: its declaration does not import, or is not a :class:`DeviceKind`.
+    """
+    declaration = resolve(_DECLARATIONS[name])
+    if not isinstance(declaration, DeviceKind):
+        raise ImportError(f"{_DECLARATIONS[name]!r} is not a DeviceKind")
+    return declaration
 
 
 def options_model_of(kind: str) -> type[BaseModel]:

@@ -1,44 +1,106 @@
-"""Run one device until cancelled: the single call the supervisor makes into a device kind.
+"""Run one device until cancelled: its kind prepares it, the driving loop serves each connection.
 
-Kept apart and small on purpose: replacing the per-kind runners (issue 13) changes only what
-:func:`run_device` calls, never how devices are supervised.
+The same for every kind: the declaration (``adapters/<kind>/kind.py``) validates the options
+and builds the sessions; :func:`gateway.devices.connections.keep_connected` keeps the transport
+up; :func:`gateway.devices.loop.drive` pumps each connection.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import ssl
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+from adapters.kind import Capability, DeviceSetup, TlsFiles
+from drivers.backoff import Backoff
+from drivers.base import ByteStream
+from drivers.registry import accepts_connections, scheme_of
+from gateway.device_runners.connections import keep_connected
+from gateway.devices.loop import drive
 from gateway.intake import Intake
-from gateway.inventory import DeviceSettings
-from gateway.registry import DEVICE_KINDS, options_model_of, resolve
+from gateway.registry import device_kind
+
+
+class RunnableDevice(Protocol):
+    """An inventory entry, as the daemon or a test hands it over."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def connection(self) -> str: ...
+    @property
+    def dialect(self) -> str: ...
+    @property
+    def encoding(self) -> str: ...
+    @property
+    def options(self) -> Any: ...
 
 
 @dataclass(frozen=True)
-class RunnerDevice:
-    """What a device runner gets: the inventory entry with its options validated by its kind."""
+class DeviceConfig:
+    """A ready-made :class:`RunnableDevice` (tests, tools); ``dialect=""``: the kind's default."""
 
     id: str
     kind: str
     connection: str
-    dialect: str
-    encoding: str
-    options: Any
+    options: Any = None
+    dialect: str = ""
+    encoding: str = "utf-8"
 
 
-async def run_device(device: DeviceSettings, intake: Intake) -> None:
-    """Serve ``device`` until cancelled; an exception means the device's runner failed."""
-    runner: Callable[[RunnerDevice, Intake], Awaitable[None]] = resolve(
-        DEVICE_KINDS[device.kind].runner
-    )
-    options_model = options_model_of(device.kind)
-    runner_device = RunnerDevice(
+async def run_device(
+    device: RunnableDevice, intake: Intake, *, backoff: Backoff | None = None
+) -> None:
+    """Serve ``device`` until cancelled.
+
+    Raises:
+        ValueError, LookupError, OSError: the configuration cannot run (a dialect or code map
+            that does not load, an unknown encoding, an unusable URL): nothing to retry.
+    """
+    kind = device_kind(device.kind)
+    options = device.options
+    if not isinstance(options, kind.options_model):
+        options = kind.options_model.model_validate(options or {})
+    setup = DeviceSetup(
         id=device.id,
-        kind=device.kind,
         connection=device.connection,
-        dialect=device.dialect,
+        dialect=device.dialect or kind.default_dialect,
         encoding=device.encoding,
-        options=options_model.model_validate(device.options or {}),
+        options=options,
+        capability=capability_of(device.connection),
     )
-    await runner(runner_device, intake)
+    prepared = kind.prepare(setup)
+    server = accepts_connections(device.connection)
+
+    async def serve(stream: ByteStream) -> None:
+        await drive(stream, device.id, prepared, intake)
+
+    await keep_connected(
+        device.id,
+        device.connection,
+        intake,
+        serve,
+        backoff=backoff,
+        tls=None if prepared.tls is None else tls_context(prepared.tls, server=server),
+        max_connections=prepared.max_connections,
+    )
+
+
+def capability_of(url: str) -> Capability:
+    return "datagram" if scheme_of(url) == "udp" else "byte_stream"
+
+
+def tls_context(files: TlsFiles, *, server: bool) -> ssl.SSLContext:
+    """TLS over TCP, with client certificates required when a peer CA is configured."""
+    if server:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        if files.peer_ca_file is not None:
+            context.load_verify_locations(files.peer_ca_file)
+            context.verify_mode = ssl.CERT_REQUIRED
+    else:
+        context = ssl.create_default_context(cafile=files.peer_ca_file)
+    if files.cert_file is not None and files.key_file is not None:
+        context.load_cert_chain(files.cert_file, files.key_file)
+    return context

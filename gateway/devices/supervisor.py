@@ -1,8 +1,9 @@
 """The per-device supervisor: start, stop and restart one device without touching the others.
 
-Each running device is one task that calls :func:`gateway.devices.run.run_device` and, when the
-runner fails, marks the device in error on the status board and starts it again with backoff:
-one device's failures never stop the gateway or another device.
+Each running device is one task that calls
+:func:`gateway.devices.kind_runner.run_kind_runner` and, when the runner fails, marks the device
+in error on the status board and starts it again with backoff: one device's failures never stop
+the gateway or another device.
 
 Stopping a device cancels its task and waits for it, bounded (:class:`TaskJoins`), so its
 connections and listening port are closed before :meth:`DeviceSupervisor.stop` returns. The
@@ -22,7 +23,7 @@ from enum import StrEnum
 
 from adapters.canonical.events import DeviceState
 from drivers.backoff import Backoff
-from gateway.devices.run import run_device
+from gateway.devices.kind_runner import run_kind_runner
 from gateway.envelope import utc_now
 from gateway.intake import Intake
 from gateway.inventory import DeviceSettings
@@ -124,7 +125,7 @@ class DeviceSupervisor:
         status: StatusBoard,
         tasks: TaskJoins,
         *,
-        run: RunDevice = run_device,
+        run: RunDevice = run_kind_runner,
         stop_timeout_s: float = STOP_TIMEOUT_S,
         backoff: Callable[[], Backoff] = restart_backoff,
     ) -> None:

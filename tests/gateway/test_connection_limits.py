@@ -16,7 +16,7 @@ import pytest
 from adapters.canonical.events import DeviceState
 from adapters.scanners.kind import ScannerOptions
 from gateway.device_runners import connections
-from gateway.device_runners.scanner import ScannerConfig, run_scanner
+from gateway.devices.run import DeviceConfig, run_device
 from tests.gateway.test_scanner_runner import (
     TIMEOUT,
     RecordingIntake,
@@ -30,12 +30,13 @@ LABEL = b"SID0001234\r"
 
 @contextlib.asynccontextmanager
 async def scanner_on(port: int, intake: RecordingIntake, **options: float) -> AsyncIterator[None]:
-    device = ScannerConfig(
+    device = DeviceConfig(
         id="ward-scanner-1",
+        kind="serial-scanner",
         connection=f"listen://127.0.0.1:{port}",
         options=ScannerOptions(**options),
     )
-    task = asyncio.create_task(run_scanner(device, intake, backoff=fast_backoff()))
+    task = asyncio.create_task(run_device(device, intake, backoff=fast_backoff()))
     try:
         yield
     finally:

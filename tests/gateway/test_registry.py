@@ -14,7 +14,7 @@ from gateway.registry import DEVICE_KINDS, options_model_of, resolve
 def test_serial_scanner_is_registered():
     spec = DEVICE_KINDS["serial-scanner"]
     assert spec.options_model == "adapters.scanners.kind:ScannerOptions"
-    assert spec.runner == "gateway.device_runners.scanner:run_scanner"
+    assert spec.runner == "gateway.devices.run:run_device"
     assert spec.schemes == ("serial", "tcp", "listen")
     assert spec.allowed_dialects == ("generic",)
 

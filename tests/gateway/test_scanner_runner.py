@@ -1,4 +1,4 @@
-"""run_scanner against the scanner simulator over real TCP sockets and a real pty pair.
+"""A serial-scanner (run_device) against the scanner simulator over real TCP and a real pty.
 
 The Intake here is a small recording implementation written for the test (a collaborator, not
 a mock of a library). Tests wait on conditions with generous timeouts and never assert durations.
@@ -23,7 +23,7 @@ from adapters.canonical.orders import OrderReply
 from drivers import tcp
 from drivers.backoff import Backoff
 from drivers.base import ByteStream, OpenFailedError
-from gateway.device_runners.scanner import ScannerConfig, run_scanner
+from gateway.devices.run import DeviceConfig, run_device
 from gateway.intake import ConnectionDropReason
 from tests.hardware_sim.pty_pair import PtyPair
 from tests.hardware_sim.scanner import Faults, ScannerSim, cccd_qr, gs1_pack, specimen_label
@@ -124,8 +124,8 @@ def fast_backoff() -> Backoff:
 async def running(
     connection: str, intake: RecordingIntake, backoff: Backoff | None = None
 ) -> AsyncIterator[None]:
-    device = ScannerConfig(id="ward-scanner-1", connection=connection)
-    task = asyncio.create_task(run_scanner(device, intake, backoff=backoff or fast_backoff()))
+    device = DeviceConfig(id="ward-scanner-1", kind="serial-scanner", connection=connection)
+    task = asyncio.create_task(run_device(device, intake, backoff=backoff or fast_backoff()))
     try:
         yield
     finally:
