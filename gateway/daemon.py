@@ -1,8 +1,9 @@
-"""The composition root: store, pipeline, forwarder, control surface and device runners.
+"""The composition root: store, pipeline, forwarder, control surface and device supervisor.
 
-Shutdown on SIGTERM/SIGINT: stop intake (cancel runners, close the pipeline), let queued commits
-finish, drain in-flight publishes, publish the retained ``offline`` status, disconnect, close the
-store. A device runner that crashes is restarted with backoff; only config errors stop the gateway.
+Shutdown on SIGTERM/SIGINT: stop intake (stop every device, close the pipeline), let queued
+commits finish, drain in-flight publishes, publish the retained ``offline`` status, disconnect,
+close the store. A device runner that crashes is restarted with backoff; only config errors stop
+the gateway. Devices can be started and stopped at runtime through ``Gateway.devices``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from edge_store import AsyncOutbox, Durability, Outbox
 from gateway.broker_connection import ForwarderConfig
-from gateway.device_supervision import supervise_device
+from gateway.devices.supervisor import DeviceSupervisor
 from gateway.forwarder import Forwarder
 from gateway.http import ControlServer, Verdict
 from gateway.metrics import Metrics
@@ -36,7 +37,7 @@ log = logging.getLogger("wardlink.daemon")
 _STATS_PERIOD_S = 2.0
 _PRUNE_PERIOD_S = 600.0
 _LIVENESS_LIMIT_S = 60.0
-_RUNNER_STOP_S = 10.0
+_TASK_STOP_S = 10.0
 _FORWARDER_STOP_S = 20.0
 """Drain in-flight publishes (5 s) and join the session's tasks (5 s), with room to spare."""
 
@@ -138,6 +139,7 @@ class Gateway:
             rejects=self.rejects,
             desk=desk,
         )
+        self.devices = DeviceSupervisor(settings.devices, self.pipeline, self.status, self.tasks)
         host, _, port = settings.http.listen.rpartition(":")
         self.control = ControlServer(
             host,
@@ -187,43 +189,28 @@ class Gateway:
             raise
         forwarder = asyncio.create_task(self._keep_forwarding(), name="forwarder")
         housekeeping = asyncio.create_task(self._housekeeping(), name="housekeeping")
-        runners = [
-            asyncio.create_task(
-                supervise_device(d, self.pipeline, self.status), name=f"device:{d.id}"
-            )
-            for d in self._devices
-        ]
-        log.info(
-            "gateway %s up: %d devices, store %s",
-            self.topics.base,
-            len(runners),
-            self.settings.store.path,
-        )
         try:
+            await self.devices.start_all()
+            log.info(
+                "gateway %s up: %d devices, store %s",
+                self.topics.base,
+                len(self._devices),
+                self.settings.store.path,
+            )
             await self._stop.wait()
         finally:
             log.info("shutting down: stopping intake, flushing, disconnecting")
-            for task in runners:
-                task.cancel()
-            await self._join_runners(runners)
+            await self.devices.stop_all()
             self.pipeline.close()
             self.forwarder.stop()
             # Bounded, so SIGTERM always ends the process: a forwarder that does not stop is
             # cancelled, and one that ignores that too is left behind (logged and counted).
             await asyncio.wait([forwarder], timeout=_FORWARDER_STOP_S)
-            await self.tasks.cancel_and_join([forwarder, housekeeping], _RUNNER_STOP_S)
+            await self.tasks.cancel_and_join([forwarder, housekeeping], _TASK_STOP_S)
             await self.outbox.close()
             await asyncio.to_thread(self.rejects.close)  # the open bursts' records
             await self.control.close()
             log.info("gateway stopped cleanly")
-
-    async def _join_runners(self, runners: list[asyncio.Task[None]]) -> None:
-        """Wait for cancelled runners, but never forever.
-
-        A stuck runner must not keep the service from stopping: systemd would SIGKILL it in the
-        middle of the final flush instead.
-        """
-        await self.tasks.cancel_and_join(runners, _RUNNER_STOP_S)
 
     async def _keep_forwarding(self) -> None:
         # A bug in the forwarder must not silently stop delivery while intake goes on.

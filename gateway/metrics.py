@@ -154,6 +154,13 @@ class Metrics:
         self.device_up = Gauge(
             "wardlink_device_connected", "1 while the device is connected", ["device"], registry=r
         )
+        self.device_enabled = Gauge(
+            "wardlink_device_enabled",
+            "1 while the gateway runs the device; 0 when it is disabled in the configuration or "
+            "stopped at runtime (a disconnected device reads 1 here and 0 as connected)",
+            ["device"],
+            registry=r,
+        )
         self.broker_input_rejected = Counter(
             "wardlink_broker_input_rejected_total",
             "Broker messages dropped unread: topic_kind ack|query_reply|other, reason from "

@@ -2,6 +2,10 @@
 
 A device failing over and over is reported once as unavailable and once as back (Home
 Assistant's log-once rule): the 3 a.m. log should say what changed, not repeat it.
+
+``disabled`` means the gateway does not run the device (disabled in the configuration, or
+stopped at runtime); ``wardlink_device_enabled`` says the same, so a stopped device is never
+read as a disconnected one.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from adapters.astm.unread import Position
@@ -22,6 +27,14 @@ UNREAD_POSITIONS_LIMIT = 64
 """Distinct unread positions kept per device; more are summed under ``"<type>-*"`` (bounded)."""
 
 
+@dataclass(frozen=True)
+class LastError:
+    """The latest error reported for a device, in the words it was reported with."""
+
+    text: str
+    at: datetime
+
+
 class StatusBoard:
     """The latest status of every device; the forwarder publishes what changed."""
 
@@ -31,6 +44,7 @@ class StatusBoard:
         self._last_message: dict[str, datetime] = {}
         self._messages: dict[str, int] = {}
         self._errors: dict[str, int] = {}
+        self._last_error: dict[str, LastError] = {}
         self._unread: dict[str, dict[str, int]] = {}
         self._dirty: set[str] = set()
         self.changed = asyncio.Event()
@@ -39,6 +53,7 @@ class StatusBoard:
         state = DeviceState.DISCONNECTED if enabled else DeviceState.DISABLED
         self._status[device_id] = DeviceStatus(state=state)
         self._metrics.device_up.labels(device=device_id).set(0)
+        self._metrics.device_enabled.labels(device=device_id).set(enabled)
         self._mark(device_id)
 
     def report_state(self, device_id: str, state: DeviceState, detail: str | None) -> None:
@@ -47,12 +62,14 @@ class StatusBoard:
             return
         if state is DeviceState.ERROR:
             self._errors[device_id] = self._errors.get(device_id, 0) + 1
+            self._last_error[device_id] = LastError(detail or "error", utc_now())
         if previous is None or previous.state != state:
             level = logging.WARNING if state is DeviceState.ERROR else logging.INFO
             log.log(
                 level, "device %s is %s%s", device_id, state.value, f": {detail}" * bool(detail)
             )
         self._metrics.device_up.labels(device=device_id).set(state is DeviceState.CONNECTED)
+        self._metrics.device_enabled.labels(device=device_id).set(state is not DeviceState.DISABLED)
         self._status[device_id] = self._build(device_id, state, detail)
         self._mark(device_id)
 
@@ -73,6 +90,9 @@ class StatusBoard:
     def snapshot(self, device_id: str) -> DeviceStatus:
         current = self._status[device_id]
         return self._build(device_id, current.state, current.detail)
+
+    def last_error(self, device_id: str) -> LastError | None:
+        return self._last_error.get(device_id)
 
     def take_changed(self) -> list[str]:
         """Devices whose status changed since the last call (all of them after a reconnect)."""
