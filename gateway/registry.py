@@ -102,7 +102,7 @@ DEVICE_KINDS: Mapping[str, KindSpec] = MappingProxyType(
             description="Philips IntelliVue monitor polled over Data Export "
             "(MIB/RS232 serial or LAN UDP)",
             options_model="adapters.monitors.intellivue_kind:IntelliVueOptions",
-            runner="gateway.device_runners.intellivue:run_intellivue_monitor",
+            runner="gateway.devices.run:run_device",
             schemes=("serial", "udp"),
             dialects=(),
             sample_config="adapters/monitors/intellivue_sample.toml",
@@ -140,6 +140,7 @@ def resolve(import_string: str) -> Any:
 _DECLARATIONS: Mapping[str, str] = MappingProxyType(
     {
         "serial-scanner": "adapters.scanners.kind:KIND",
+        "intellivue-monitor": "adapters.monitors.intellivue_kind:KIND",
         "hl7-analyzer": "adapters.lis_analyzers.kind:KIND",
         "hl7-monitor": "adapters.monitors.kind:KIND",
     }

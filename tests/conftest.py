@@ -7,9 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.e2e.harness import close_leftover_consumers
 from tests.hardware_sim.broker import Mosquitto
+
+# Examples are judged by what they produce, never by how long one took: on a loaded 2-core CI
+# machine hypothesis's default 200 ms deadline failed tests that were right.
+settings.register_profile("wardlink", deadline=None)
+settings.load_profile("wardlink")
 
 
 @pytest.fixture(autouse=True)

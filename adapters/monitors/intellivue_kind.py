@@ -1,15 +1,20 @@
-"""Options of the ``intellivue-monitor`` kind, validated from ``[devices.options]``.
+"""The ``intellivue-monitor`` kind: its declaration and its options (``[devices.options]``).
 
-Registry import string: ``adapters.monitors.intellivue_kind:IntelliVueOptions``.
+Registry import strings: ``adapters.monitors.intellivue_kind:KIND`` (the declaration) and
+``adapters.monitors.intellivue_kind:IntelliVueOptions`` (the options model).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
+from adapters.kind import DeviceKind, DeviceSetup, PreparedDevice, Simulator
+from adapters.monitors.intellivue.device_session import IntelliVueDeviceSession
 from adapters.monitors.intellivue.session import SessionConfig
 from adapters.monitors.rate_options import RateOptions
-from adapters.zones import ZoneOptions
+from adapters.zones import ZoneOptions, device_zone
 
 
 class IntelliVueOptions(RateOptions, ZoneOptions):
@@ -45,3 +50,37 @@ class IntelliVueOptions(RateOptions, ZoneOptions):
             silence_timeout_s=self.silence_timeout_s,
             poll_alarms=self.poll_alarms,
         )
+
+
+def prepare(device: DeviceSetup) -> PreparedDevice:
+    """One rate policy and zone per device: a new line keeps thinning where the last left it."""
+    options: IntelliVueOptions = device.options
+    config = options.session_config()
+    policy = options.rate_policy()
+    zone = device_zone(options.timezone)
+    return PreparedDevice(
+        new_session=lambda _peer: IntelliVueDeviceSession(
+            device.id,
+            config,
+            capability=device.capability,
+            policy=policy,
+            zone=zone,
+            bed=options.bed,
+            frame_header=options.frame_header,
+        ),
+        idle_timeout_s=None,  # the session always has a deadline: polls, keep-alive, watchdog
+        close_wait_s=config.release_timeout_s,
+    )
+
+
+KIND = DeviceKind(
+    name="intellivue-monitor",
+    description="Philips IntelliVue monitor polled over Data Export (MIB/RS232 serial or LAN UDP)",
+    options_model=IntelliVueOptions,
+    prepare=prepare,
+    schemes=("serial", "udp"),
+    sample_config=Path(__file__).with_name("intellivue_sample.toml"),
+    simulator=Simulator(
+        "intellivue", "intellivue_monitor", "a Philips IntelliVue monitor speaking Data Export"
+    ),
+)

@@ -189,13 +189,12 @@ class _Connection:
     async def _say_goodbye(self) -> None:
         """Stopped: a session that asks for it gets a bounded moment to end politely."""
         session = self._session
-        if not session.close(self._clock()):
-            return
+        wait = session.close(self._clock())
         with contextlib.suppress(Exception):
             async with asyncio.timeout(self._prepared.close_wait_s):
                 for data in session.data_to_send():
                     await self._stream.write(data)
-                while session.next_deadline() is not None:
+                while wait and session.next_deadline() is not None:
                     item = await self._inputs.get()
                     if item is None:
                         return

@@ -1,6 +1,6 @@
-"""Philips IntelliVue monitors over Data Export: simulator on a pty → runner → canonical events.
+"""Philips IntelliVue monitors over Data Export: simulator on a pty → run_device → canonical events.
 
-Two levels: the runner driven directly with a recording intake (no registry needed), and the
+Two levels: ``run_device`` driven directly with a recording intake, and the
 whole gateway → Mosquitto → consumer path, which needs the ``intellivue-monitor`` kind in
 ``gateway/registry.py`` and is skipped, saying so, until it is registered.
 """
@@ -20,7 +20,7 @@ from adapters.astm.unread import Position
 from adapters.canonical.events import Alarm, CanonicalEvent, DeviceState, OrderQuery, VitalSigns
 from adapters.canonical.orders import OrderReply
 from adapters.monitors.intellivue_kind import IntelliVueOptions
-from gateway.device_runners.intellivue import run_intellivue_monitor
+from gateway.devices.run import DeviceConfig, run_device
 from gateway.intake import ConnectionDropReason
 from gateway.registry import DEVICE_KINDS
 from tests.e2e.harness import ConsumerProcess, async_wait_for
@@ -37,13 +37,6 @@ from tests.hardware_sim.pty_pair import PtyPair
 KIND = "intellivue-monitor"
 SPO2 = "150456"
 UNITS = {"147842": "/min", "150456": "%", "151562": "/min", "150344": "Cel", "150021": "mm[Hg]"}
-
-
-@dataclass(frozen=True)
-class Device:
-    id: str
-    connection: str
-    options: IntelliVueOptions = field(default_factory=IntelliVueOptions)
 
 
 @dataclass
@@ -118,8 +111,13 @@ async def test_runner_over_a_pty_polls_numerics_and_alarms_and_releases(tmp_path
     options = IntelliVueOptions(poll_interval_s=0.5)
     with PtyPair(tmp_path) as pair:
         simulator = asyncio.create_task(serve_pty(agent, pair))
-        device = Device("bed-07-intellivue", f"serial://{pair.path}?baudrate=115200", options)
-        runner = asyncio.create_task(run_intellivue_monitor(device, intake))
+        device = DeviceConfig(
+            id="bed-07-intellivue",
+            kind=KIND,
+            connection=f"serial://{pair.path}?baudrate=115200",
+            options=options,
+        )
+        runner = asyncio.create_task(run_device(device, intake))
         await async_wait_for(lambda: len(intake.of(VitalSigns)) >= 3, 20, "numerics")
         agent.bed.values[SPO2] = 80.0
         agent.bed.step = lambda: None  # type: ignore[method-assign]  # hold the desaturation
@@ -151,10 +149,13 @@ async def test_runner_over_udp_polls_and_answers_split_results() -> None:
     port = free_port()
     transport = await serve_udp(agent, port)
     intake = RecordingIntake()
-    device = Device(
-        "bed-09-intellivue", f"udp://127.0.0.1:{port}", IntelliVueOptions(poll_interval_s=0.5)
+    device = DeviceConfig(
+        id="bed-09-intellivue",
+        kind=KIND,
+        connection=f"udp://127.0.0.1:{port}",
+        options=IntelliVueOptions(poll_interval_s=0.5),
     )
-    runner = asyncio.create_task(run_intellivue_monitor(device, intake))
+    runner = asyncio.create_task(run_device(device, intake))
     try:
         await async_wait_for(lambda: len(intake.of(VitalSigns)) >= 3, 20, "numerics over UDP")
     finally:
