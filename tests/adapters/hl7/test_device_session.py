@@ -159,8 +159,8 @@ def hostile_stream(draw: st.DrawFn) -> bytes:
         elif kind == "cut":
             framed = encode_frame(oru(f"C{n}"))
             parts.append(framed[: draw(st.integers(0, len(framed) - 1))])
-        elif kind == "junk":
-            parts.append(encode_frame(draw(st.binary(max_size=80))))
+        elif kind == "junk":  # block bytes inside included: encode_frame would refuse them
+            parts.append(b"\x0b" + draw(st.binary(max_size=80)) + b"\x1c\r")
         else:
             parts.append(draw(st.binary(max_size=40)))
     return b"".join(parts)
