@@ -92,7 +92,7 @@ DEVICE_KINDS: Mapping[str, KindSpec] = MappingProxyType(
             description="Lab analyzer sending ASTM E1394 results (E1381 framed or bare records), "
             "asking for orders by barcode",
             options_model="adapters.lis_analyzers.astm_kind:AstmAnalyzerOptions",
-            runner="gateway.device_runners.astm:run_astm_analyzer",
+            runner="gateway.devices.run:run_device",
             schemes=("serial", "listen", "tcp"),
             dialects=("auto", *_ASTM_DIALECTS),
             sample_config="adapters/lis_analyzers/astm_sample.toml",
@@ -141,6 +141,7 @@ _DECLARATIONS: Mapping[str, str] = MappingProxyType(
     {
         "serial-scanner": "adapters.scanners.kind:KIND",
         "intellivue-monitor": "adapters.monitors.intellivue_kind:KIND",
+        "astm-analyzer": "adapters.lis_analyzers.astm_kind:KIND",
         "hl7-analyzer": "adapters.lis_analyzers.kind:KIND",
         "hl7-monitor": "adapters.monitors.kind:KIND",
     }

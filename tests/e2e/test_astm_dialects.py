@@ -25,6 +25,7 @@ from tests.hardware_sim.broker import Mosquitto, free_port, wait_for_port
 CORPUS = REPO / "tests" / "corpus" / "astm"
 BC = CORPUS / "records" / "mindray_bc_style_cbc_vn_patient.astm"
 SHIFTED = CORPUS / "dialects" / "shifted_patient_fields.astm"
+DIALECT_LOGGER = "adapters.lis_analyzers.astm_dialect_choice"
 
 
 def port_of(listen: str) -> int:
@@ -39,7 +40,7 @@ async def metrics(gateway: Any) -> str:
 async def test_auto_names_the_dialect_and_shows_unread_fields_in_metric_and_status(
     tmp_path: Path, mosquitto: Mosquitto, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="gateway.device_runners.astm_dialects")
+    caplog.set_level(logging.INFO, logger=DIALECT_LOGGER)
     consumer = await asyncio.to_thread(ConsumerProcess(tmp_path, mosquitto.url).start)
     watcher = StatusWatcher(mosquitto)
     port = free_port()
@@ -81,11 +82,7 @@ async def test_auto_names_the_dialect_and_shows_unread_fields_in_metric_and_stat
     unread = "wardlink_astm_unread_fields_total"
     assert metric_value(body, unread, 'device="analyzer-1",record_type="P"') == 4
     assert metric_value(body, unread, 'device="analyzer-1",record_type="O"') == 0
-    said = [
-        (r.levelname, r.getMessage())
-        for r in caplog.records
-        if r.name == "gateway.device_runners.astm_dialects"
-    ]
+    said = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == DIALECT_LOGGER]
     # Four messages on one connection, two choices: each said once.
     assert [level for level, _ in said] == ["INFO", "WARNING"]
     assert "ASTM dialect mindray-bc (auto" in said[0][1]

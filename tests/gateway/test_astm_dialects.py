@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from adapters.astm import dialect as dialect_module
-from gateway.device_runners.astm_dialects import ConnectionDialects
+from adapters.lis_analyzers.astm_dialect_choice import ConnectionDialects
 
-LOGGER = "gateway.device_runners.astm_dialects"
+LOGGER = "adapters.lis_analyzers.astm_dialect_choice"
 BC = ["H", "\\^&", "", "", "Mindray^BC-6800^", "", "", "", "", "", "", "PR", "LIS2-A2"]
 UNKNOWN = ["H", "\\^&", "", "", "Acme^AX-9^1"]
 
