@@ -82,7 +82,7 @@ DEVICE_KINDS: Mapping[str, KindSpec] = MappingProxyType(
         "hl7-analyzer": KindSpec(
             description="Lab analyzer, middleware or LIS link sending HL7 v2 results over MLLP",
             options_model="adapters.lis_analyzers.kind:Hl7AnalyzerOptions",
-            runner="gateway.device_runners.hl7:run_hl7_analyzer",
+            runner="gateway.devices.run:run_device",
             schemes=("listen", "tcp", "serial"),
             dialects=("auto", *_HL7_DIALECTS),
             default_dialect="auto",
@@ -110,7 +110,7 @@ DEVICE_KINDS: Mapping[str, KindSpec] = MappingProxyType(
         "hl7-monitor": KindSpec(
             description="Bedside monitor or central station sending IHE PCD-01/PCD-04 over MLLP",
             options_model="adapters.monitors.kind:Hl7MonitorOptions",
-            runner="gateway.device_runners.hl7:run_hl7_monitor",
+            runner="gateway.devices.run:run_device",
             schemes=("listen", "tcp", "serial"),
             dialects=(),
             sample_config="adapters/monitors/sample.toml",
@@ -142,6 +142,8 @@ _DECLARATIONS: Mapping[str, str] = MappingProxyType(
         "serial-scanner": "adapters.scanners.kind:KIND",
         "intellivue-monitor": "adapters.monitors.intellivue_kind:KIND",
         "astm-analyzer": "adapters.lis_analyzers.astm_kind:KIND",
+        "hl7-analyzer": "adapters.lis_analyzers.kind:KIND",
+        "hl7-monitor": "adapters.monitors.kind:KIND",
     }
 )
 

@@ -21,7 +21,7 @@ from adapters.hl7.dialect import (
     msh_fields,
 )
 from adapters.hl7.parse import parse_message
-from gateway.device_runners.hl7_analyzer import AnalyzerReader
+from adapters.lis_analyzers.hl7_reader import AnalyzerReader
 from gateway.inventory import DeviceSettings
 from tests.hardware_sim.hl7_sender import messages_in_file
 
@@ -160,14 +160,14 @@ def test_the_reader_logs_the_dialect_once_per_connection_and_carries_it(
     path = LOCAL / "lab" / "oul_r24_boditech_style_hba1c_tx_vn_patient.hl7"
     message = parse_message(path.read_bytes())
     reader = AnalyzerReader("poct-1", "auto", CodeMap.empty(), "10.0.0.7:50123")
-    with caplog.at_level(logging.INFO, logger="gateway.device_runners.hl7_analyzer"):
+    with caplog.at_level(logging.INFO, logger="adapters.lis_analyzers.hl7_reader"):
         events = reader(message) + reader(message)
     said = [r.getMessage() for r in caplog.records]
     assert said == ["device poct-1 (10.0.0.7:50123): auto-matched HL7 dialect boditech"]
     assert all(e.analyzer is not None and e.analyzer.dialect == "boditech" for e in events)  # type: ignore[union-attr]
     caplog.clear()
     other = AnalyzerReader("poct-1", "auto", CodeMap.empty(), "10.0.0.7:50124")  # reconnect
-    with caplog.at_level(logging.INFO, logger="gateway.device_runners.hl7_analyzer"):
+    with caplog.at_level(logging.INFO, logger="adapters.lis_analyzers.hl7_reader"):
         other(message)
     assert len(caplog.records) == 1
 
@@ -180,7 +180,7 @@ def test_the_reader_warns_once_when_it_takes_the_safe_side(
         "OBR|1||S1|HBA\rOBX|1|NM|HbA1c||6.1|%\r"
     ).encode()
     reader = AnalyzerReader("poct-2", "auto", CodeMap.empty(), "peer")
-    with caplog.at_level(logging.WARNING, logger="gateway.device_runners.hl7_analyzer"):
+    with caplog.at_level(logging.WARNING, logger="adapters.lis_analyzers.hl7_reader"):
         reader(parse_message(raw))
         reader(parse_message(raw))
     (warning,) = caplog.records
