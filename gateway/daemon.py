@@ -25,7 +25,7 @@ from gateway.metrics import Metrics
 from gateway.pipeline import DeviceInfo, Pipeline
 from gateway.progress_watchdog import ForwarderLiveness
 from gateway.query_desk import QueryDesk
-from gateway.registry import DEVICE_KINDS
+from gateway.registry import device_kind
 from gateway.rejects import RejectArchive
 from gateway.settings import Settings
 from gateway.status import StatusBoard
@@ -103,7 +103,7 @@ class Gateway:
             on_commit=self._observe_commit,
         )
         # Subscribe to answers only when some device can ask (an ACL may forbid the topic).
-        asks = any(DEVICE_KINDS[d.kind].asks_host for d in devices)
+        asks = any(device_kind(d.kind).asks_host for d in devices)
         desk = QueryDesk() if asks else None
         if asks and settings.mqtt.query_reply_key_file is None:
             log.warning(

@@ -35,7 +35,7 @@ from drivers.urls import (
     parse_connection_url,
     port_use_of,
 )
-from gateway.registry import DEVICE_KINDS, options_model_of
+from gateway.registry import DEVICE_KINDS, device_kind, options_model_of
 
 _SLUG = re.compile(r"[a-z0-9-]+")
 
@@ -69,7 +69,7 @@ class DeviceSettings(BaseModel):
     def _kind_default_dialect(cls, data: Any) -> Any:
         """A device without ``dialect`` gets its kind's default (``auto`` for hl7-analyzer)."""
         if isinstance(data, dict) and "dialect" not in data and data.get("kind") in DEVICE_KINDS:
-            return {**data, "dialect": DEVICE_KINDS[data["kind"]].default_dialect}
+            return {**data, "dialect": device_kind(data["kind"]).default_dialect}
         return data
 
     @field_validator("kind")
@@ -85,8 +85,8 @@ class DeviceSettings(BaseModel):
         # The kind's own schemes are the most useful answer, so they are checked before the syntax.
         scheme, sep, _ = value.partition("://")
         kind = info.data.get("kind")
-        if sep and isinstance(kind, str) and scheme.lower() not in DEVICE_KINDS[kind].schemes:
-            allowed = ", ".join(f"{name}://" for name in DEVICE_KINDS[kind].schemes)
+        if sep and isinstance(kind, str) and scheme.lower() not in device_kind(kind).schemes:
+            allowed = ", ".join(f"{name}://" for name in device_kind(kind).schemes)
             raise ValueError(
                 f"uses {scheme}://, which kind '{kind}' cannot use; allowed: {allowed}"
             )
@@ -111,8 +111,8 @@ class DeviceSettings(BaseModel):
     @classmethod
     def _dialect_of_kind(cls, value: str, info: ValidationInfo) -> str:
         kind = info.data.get("kind")
-        if isinstance(kind, str) and value not in DEVICE_KINDS[kind].allowed_dialects:
-            allowed = ", ".join(DEVICE_KINDS[kind].allowed_dialects)
+        if isinstance(kind, str) and value not in device_kind(kind).allowed_dialects:
+            allowed = ", ".join(device_kind(kind).allowed_dialects)
             raise ValueError(f"is not a dialect of kind '{kind}'; allowed: {allowed}")
         return value
 

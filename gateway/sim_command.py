@@ -12,34 +12,40 @@ import os
 import sys
 from pathlib import Path
 
+from gateway.registry import DEVICE_KINDS, device_kind
+
 SOURCE_TREE = Path(__file__).resolve().parents[1]
-SIMULATORS: dict[str, tuple[str, str]] = {
-    "analyzer": ("astm_analyzer", "ASTM E1381/E1394 lab analyzer over a pty or TCP, with faults"),
-    "hl7-sender": ("hl7_sender", "HL7 analyzer or LIS link over MLLP, with faults"),
-    "monitors": ("monitor_ward", "a ward of bedside monitors over MLLP (PCD-01, PCD-04)"),
-    "intellivue": ("intellivue_monitor", "a Philips IntelliVue monitor speaking Data Export"),
-    "scanner": ("scanner", "a barcode / QR scanner over a pty or TCP"),
+_TOOLS: dict[str, tuple[str, str]] = {
     "fault-proxy": ("fault_proxy", "a TCP proxy adding latency, cuts, half-open links"),
     "ward": ("ward", "the whole simulated ward of `make demo`"),
 }
+"""Simulators that stand in for no single kind; each kind names its own in its declaration."""
+
+
+def simulators() -> dict[str, tuple[str, str]]:
+    """Simulator name → (module under ``tests/hardware_sim``, one line), kinds' first."""
+    named = (device_kind(kind).simulator for kind in DEVICE_KINDS)
+    by_kind = {sim.name: (sim.module, sim.description) for sim in named if sim is not None}
+    return {**by_kind, **_TOOLS}
 
 
 def add_sim_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    known = simulators()
     sim = commands.add_parser(
         "sim",
         help="run a device simulator (from the source tree)",
         description="Run a device simulator; `wardlink sim NAME --help` shows its options.",
         epilog="simulators:\n"
-        + "\n".join(f"  {name:<12} {text}" for name, (_, text) in SIMULATORS.items()),
+        + "\n".join(f"  {name:<12} {text}" for name, (_, text) in known.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sim.add_argument("name", choices=sorted(SIMULATORS), metavar="NAME", help="which simulator")
+    sim.add_argument("name", choices=sorted(known), metavar="NAME", help="which simulator")
     sim.add_argument("args", nargs=argparse.REMAINDER, help="the simulator's own arguments")
     sim.set_defaults(func=run_simulator)
 
 
 def run_simulator(args: argparse.Namespace) -> int:
-    module, _ = SIMULATORS[args.name]
+    module, _ = simulators()[args.name]
     if not (SOURCE_TREE / "tests" / "hardware_sim" / f"{module}.py").is_file():
         print(
             f"wardlink sim: the simulators are not installed here (looked in {SOURCE_TREE}/tests);"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gateway.cli import build_parser
-from gateway.registry import DEVICE_KINDS
+from gateway.registry import DEVICE_KINDS, device_kind
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -55,6 +55,10 @@ def test_readme_kinds_table_lists_every_registered_kind() -> None:
     listed = {re.match(r"\| `([^`]+)`", row).group(1) for row in rows}  # type: ignore[union-attr]
     assert set(DEVICE_KINDS) <= listed
     assert listed <= set(DEVICE_KINDS), "a kind in the table is not in DEVICE_KINDS"
+    for row in rows:
+        kind, _, connections = row.split(" | ")[:3]
+        declared = device_kind(kind.strip("| `")).schemes
+        assert set(re.findall(r"`([a-z0-9+]+)://`", connections)) == set(declared), row[:40]
 
 
 def test_every_wardlink_command_in_readme_exists() -> None:

@@ -1,7 +1,7 @@
 """The per-device supervisor: start, stop and restart one device without touching the others.
 
 Each running device is one task that calls
-:func:`gateway.devices.kind_runner.run_kind_runner` and, when the runner fails, marks the device
+:func:`gateway.devices.run.run_device` and, when the runner fails, marks the device
 in error on the status board and starts it again with backoff: one device's failures never stop
 the gateway or another device.
 
@@ -23,7 +23,7 @@ from enum import StrEnum
 
 from adapters.canonical.events import DeviceState
 from drivers.backoff import Backoff
-from gateway.devices.kind_runner import run_kind_runner
+from gateway.devices.run import run_device
 from gateway.envelope import utc_now
 from gateway.intake import Intake
 from gateway.inventory import DeviceSettings
@@ -125,7 +125,7 @@ class DeviceSupervisor:
         status: StatusBoard,
         tasks: TaskJoins,
         *,
-        run: RunDevice = run_kind_runner,
+        run: RunDevice = run_device,
         stop_timeout_s: float = STOP_TIMEOUT_S,
         backoff: Callable[[], Backoff] = restart_backoff,
     ) -> None:

@@ -7,16 +7,19 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+from adapters.kind import DeviceKind
 from drivers.urls import PLANNED_SCHEMES, SUPPORTED_SCHEMES
-from gateway.registry import DEVICE_KINDS, options_model_of, resolve
+from gateway.registry import DEVICE_KINDS, device_kind, options_model_of, resolve
+
+SIMULATORS = Path(__file__).resolve().parents[1] / "hardware_sim"
 
 
 def test_serial_scanner_is_registered():
-    spec = DEVICE_KINDS["serial-scanner"]
-    assert spec.options_model == "adapters.scanners.kind:ScannerOptions"
-    assert spec.runner == "gateway.devices.run:run_device"
-    assert spec.schemes == ("serial", "tcp", "listen")
-    assert spec.allowed_dialects == ("generic",)
+    kind = device_kind("serial-scanner")
+    assert DEVICE_KINDS["serial-scanner"] == "adapters.scanners.kind:KIND"
+    assert kind.options_model.__name__ == "ScannerOptions"
+    assert kind.schemes == ("serial", "tcp", "listen")
+    assert kind.allowed_dialects == ("generic",)
 
 
 def test_table_is_read_only():
@@ -25,15 +28,23 @@ def test_table_is_read_only():
 
 
 @pytest.mark.parametrize("kind", sorted(DEVICE_KINDS))
+def test_every_row_names_the_declaration_of_its_kind(kind):
+    declaration = device_kind(kind)
+    assert isinstance(declaration, DeviceKind)
+    assert declaration.name == kind
+    assert declaration.description
+
+
+@pytest.mark.parametrize("kind", sorted(DEVICE_KINDS))
 def test_every_kind_uses_known_schemes_and_allows_generic(kind):
-    spec = DEVICE_KINDS[kind]
+    spec = device_kind(kind)
     assert set(spec.schemes) <= {*SUPPORTED_SCHEMES, *PLANNED_SCHEMES}
     assert spec.allowed_dialects[0] == "generic"
+    assert spec.default_dialect in (*spec.allowed_dialects, *spec.dialects)
 
 
 @pytest.mark.parametrize("kind", sorted(DEVICE_KINDS))
 def test_every_options_model_forbids_unknown_keys(kind):
-    pytest.importorskip(DEVICE_KINDS[kind].options_model.partition(":")[0])
     model = options_model_of(kind)
     assert issubclass(model, BaseModel)
     assert model.model_config.get("extra") == "forbid"
@@ -41,9 +52,18 @@ def test_every_options_model_forbids_unknown_keys(kind):
 
 
 @pytest.mark.parametrize("kind", sorted(DEVICE_KINDS))
-def test_every_runner_resolves(kind):
-    pytest.importorskip(DEVICE_KINDS[kind].runner.partition(":")[0])
-    assert callable(resolve(DEVICE_KINDS[kind].runner))
+def test_every_kinds_simulator_is_in_the_source_tree(kind):
+    simulator = device_kind(kind).simulator
+    assert simulator is not None, f"{kind} names no simulator"
+    assert (SIMULATORS / f"{simulator.module}.py").is_file()
+
+
+def test_a_row_that_names_another_kind_is_refused(monkeypatch):
+    from gateway import registry  # noqa: PLC0415
+
+    monkeypatch.setitem(registry._ROWS, "pretender", "adapters.scanners.kind:KIND")
+    with pytest.raises(ImportError, match="is not the DeviceKind 'pretender'"):
+        device_kind("pretender")
 
 
 def test_resolve_rejects_malformed_and_missing_names():
@@ -59,9 +79,8 @@ def test_every_kinds_sample_entry_validates(tmp_path) -> None:
     from gateway.config_check import check_config_file  # noqa: PLC0415
     from gateway.registry import DEVICE_KINDS  # noqa: PLC0415
 
-    repo = Path(__file__).resolve().parents[2]
-    for kind, spec in DEVICE_KINDS.items():
-        sample = (repo / spec.sample_config).read_text(encoding="utf-8")
+    for kind in DEVICE_KINDS:
+        sample = device_kind(kind).sample_config.read_text(encoding="utf-8")
         config = tmp_path / f"{kind}.toml"
         config.write_text(
             'config_version = 1\n[gateway]\nsite = "s"\nward = "w"\nid = "g"\n' + sample,
