@@ -15,8 +15,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.intake import TOPICS, make_pipeline, sample_event
 from edge_store import AsyncOutbox, Outbox
-from gateway.broker_connection import ForwarderConfig
-from gateway.forwarder import Forwarder
+from gateway.forwarding.broker_connection import ForwarderConfig
+from gateway.forwarding.forwarder import Forwarder
 from gateway.metrics import Metrics
 from gateway.status import StatusBoard
 from tests.hardware_sim.broker import Mosquitto

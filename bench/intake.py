@@ -12,10 +12,10 @@ from adapters.canonical.codes import CodedValue, Observation
 from adapters.canonical.events import LabResult
 from edge_store import AsyncOutbox, Durability, NewEntry, Outbox
 from gateway.envelope import Envelope, UlidFactory, utc_now
+from gateway.forwarding.topics import Topics
 from gateway.metrics import Metrics
 from gateway.pipeline import DeviceInfo, Pipeline
 from gateway.status import StatusBoard
-from gateway.topics import Topics
 
 TOPICS = Topics("wardlink", "bench", "ward", "gw-bench")
 

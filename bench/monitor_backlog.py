@@ -14,12 +14,12 @@ from pathlib import Path
 from adapters.hl7.parse import parse_message
 from adapters.monitors.pcd import monitor_events_from_hl7
 from edge_store import AsyncOutbox
-from gateway.config_check import load_settings
+from gateway.config.check import load_settings
 from gateway.daemon import open_outbox
+from gateway.forwarding.topics import Topics
 from gateway.metrics import Metrics
 from gateway.pipeline import DeviceInfo, Pipeline
 from gateway.status import StatusBoard
-from gateway.topics import Topics
 from tests.hardware_sim.monitor_ward import MonitorWard
 
 PREFILL_TAG = "PRE-"

@@ -21,7 +21,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from bench.monitor_backlog import PREFILL_TAG
-from gateway.topics import KIND_SEGMENTS, URGENT_KINDS
+from gateway.forwarding.topics import KIND_SEGMENTS, URGENT_KINDS
 from tests.hardware_sim.broker import Mosquitto
 from tests.hardware_sim.monitor_ward import Sent
 

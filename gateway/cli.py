@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 
-from gateway.config_check import load_settings
-from gateway.config_errors import ConfigError
-from gateway.credentials import RedactingFormatter, redact
+from gateway.config.check import load_settings
+from gateway.config.credentials import RedactingFormatter, redact
+from gateway.config.errors import ConfigError
 from gateway.log_limits import limit_repeats_everywhere
 from gateway.sim_command import add_sim_command
 
@@ -143,8 +143,8 @@ def _cmd_outbox(args: argparse.Namespace) -> int:
 
 
 def _cmd_consume(args: argparse.Namespace) -> int:
-    from gateway.consume import ConsumeOptions, run_consumer  # noqa: PLC0415
-    from gateway.order_book import OrderFileError  # noqa: PLC0415
+    from gateway.central.consume import ConsumeOptions, run_consumer  # noqa: PLC0415
+    from gateway.central.order_book import OrderFileError  # noqa: PLC0415
 
     url = urlsplit(args.broker)
     if url.scheme != "mqtt" or not url.hostname:

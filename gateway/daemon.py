@@ -17,20 +17,20 @@ import time
 from pathlib import Path
 
 from edge_store import AsyncOutbox, Durability, Outbox
-from gateway.broker_connection import ForwarderConfig
+from gateway.config.settings import Settings
+from gateway.devices.registry import device_kind
 from gateway.devices.supervisor import DeviceSupervisor
-from gateway.forwarder import Forwarder
+from gateway.forwarding.broker_connection import ForwarderConfig
+from gateway.forwarding.forwarder import Forwarder
+from gateway.forwarding.progress_watchdog import ForwarderLiveness
+from gateway.forwarding.query_desk import QueryDesk
+from gateway.forwarding.topics import Topics
 from gateway.http import ControlServer, Verdict
 from gateway.metrics import Metrics
 from gateway.pipeline import DeviceInfo, Pipeline
-from gateway.progress_watchdog import ForwarderLiveness
-from gateway.query_desk import QueryDesk
-from gateway.registry import device_kind
 from gateway.rejects import RejectArchive
-from gateway.settings import Settings
 from gateway.status import StatusBoard
 from gateway.task_joins import TaskJoins
-from gateway.topics import Topics
 
 log = logging.getLogger("wardlink.daemon")
 

@@ -164,8 +164,8 @@ class Metrics:
         self.broker_input_rejected = Counter(
             "wardlink_broker_input_rejected_total",
             "Broker messages dropped unread: topic_kind ack|query_reply|other, reason from "
-            "gateway.broker_input.Reason (too_large, too_deep, not_json, bad_shape, unsigned, "
-            "bad_signature, unexpected, wrong_device, unknown_topic)",
+            "gateway.forwarding.broker_input.Reason (too_large, too_deep, not_json, bad_shape, "
+            "unsigned, bad_signature, unexpected, wrong_device, unknown_topic)",
             ["topic_kind", "reason"],
             registry=r,
         )

@@ -1,7 +1,7 @@
 """Device events → envelopes → the durable outbox; wakes the forwarder after each commit.
 
-This is the :class:`gateway.intake.Intake` that device runners talk to. ``submit`` returns only
-after the group commit holding the event has reached disk (promise 1); the outbox hands the
+This is the :class:`gateway.devices.intake.Intake` that device runners talk to. ``submit`` returns
+only after the group commit holding the event has reached disk (promise 1); the outbox hands the
 committed rows to the forwarder itself (``AsyncOutbox.on_stored``).
 """
 
@@ -24,13 +24,13 @@ from adapters.canonical.events import (
 from adapters.canonical.orders import OrderReply
 from edge_store import AsyncOutbox, MessageKey, NewEntry, StoreError
 from gateway.device_time import stated_time
+from gateway.devices.intake import ConnectionDropReason
 from gateway.envelope import Envelope, RawMessage, UlidFactory, utc_now
-from gateway.intake import ConnectionDropReason
+from gateway.forwarding.query_desk import QueryDesk
+from gateway.forwarding.topics import Topics, lane_for
 from gateway.metrics import Metrics
-from gateway.query_desk import QueryDesk
 from gateway.rejects import RejectArchive
 from gateway.status import StatusBoard
-from gateway.topics import Topics, lane_for
 from gateway.unmapped import UnmappedCodes
 
 log = logging.getLogger("wardlink.pipeline")

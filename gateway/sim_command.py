@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from gateway.registry import DEVICE_KINDS, device_kind
+from gateway.devices.registry import DEVICE_KINDS, device_kind
 
 SOURCE_TREE = Path(__file__).resolve().parents[1]
 _TOOLS: dict[str, tuple[str, str]] = {

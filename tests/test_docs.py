@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gateway.cli import build_parser
-from gateway.registry import DEVICE_KINDS, device_kind
+from gateway.devices.registry import DEVICE_KINDS, device_kind
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

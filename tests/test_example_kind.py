@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway import registry
-from gateway.config_check import load_settings
+from gateway.config.check import load_settings
 from gateway.daemon import Gateway
+from gateway.devices import registry
 from tests.e2e.harness import ConsumerProcess, async_wait_for, http_get, metric_value, write_config
 from tests.hardware_sim.broker import Mosquitto, free_port, wait_for_port
 
@@ -63,7 +63,7 @@ async def test_a_kind_added_by_one_row_runs_end_to_end(
         writer.write(b"hello\nT 36.6\n")
         echo = await asyncio.wait_for(reader.readline(), 20)
         assert echo == b"T 36.6\n"  # the bad line got no answer; the reading did
-        await async_wait_for(consumer.envelopes, 20, "the reading at the centre")
+        await async_wait_for(lambda: bool(consumer.envelopes()), 20, "the reading at the centre")
         (envelope,) = consumer.envelopes()
         assert envelope["device_id"] == "thermo-1"
         assert envelope["device_kind"] == "line-echo"

@@ -106,3 +106,50 @@ def test_protocol_parsing_lives_only_in_adapters() -> None:
         if bad:
             offenders[str(path.relative_to(ROOT))] = bad
     assert offenders == {}
+
+
+def module_file(name: str) -> Path | None:
+    base = ROOT.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def gateway_imports(path: Path) -> set[str]:
+    """Gateway modules ``path`` imports anywhere, lazy imports in functions included."""
+    named: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            named.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            named.add(node.module)
+            # ``from gateway.x import y`` may import the module gateway.x.y
+            named.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in named if name.split(".")[0] == "gateway" and module_file(name)}
+
+
+def import_closure(start: str) -> set[str]:
+    reached: set[str] = set()
+    pending = [start]
+    while pending:
+        name = pending.pop()
+        if name in reached:
+            continue
+        reached.add(name)
+        parts = name.split(".")
+        # importing a.b.c runs a/__init__.py and a/b/__init__.py first
+        pending.extend(".".join(parts[:depth]) for depth in range(1, len(parts)))
+        path = module_file(name)
+        assert path is not None, name
+        pending.extend(gateway_imports(path))
+    return reached
+
+
+def test_the_gateway_daemon_never_imports_the_central_consumer() -> None:
+    """The consumer (gateway/central/) runs at the centre: its code and its dependencies must
+    not ride along into the edge process (issue 13).
+    """
+    reached = import_closure("gateway.daemon")
+    assert "gateway.forwarding.forwarder" in reached, "the walk did not follow the imports"
+    assert sorted(name for name in reached if name.startswith("gateway.central")) == []

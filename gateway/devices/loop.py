@@ -28,7 +28,7 @@ from adapters.session import (
     Store,
 )
 from drivers.base import ByteStream
-from gateway.intake import Intake
+from gateway.devices.intake import Intake
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from drivers import urls
 from drivers.backoff import Backoff
 from drivers.base import ByteStream
 from drivers.registry import accepts_connections
-from gateway.device_runners.connections import keep_connected
+from gateway.devices.connections import keep_connected
+from gateway.devices.intake import Intake
 from gateway.devices.loop import drive
-from gateway.intake import Intake
-from gateway.registry import device_kind
+from gateway.devices.registry import device_kind
 
 
 class RunnableDevice(Protocol):

@@ -23,10 +23,10 @@ from enum import StrEnum
 
 from adapters.canonical.events import DeviceState
 from drivers.backoff import Backoff
+from gateway.config.inventory import DeviceSettings
+from gateway.devices.intake import Intake
 from gateway.devices.run import run_device
 from gateway.envelope import utc_now
-from gateway.intake import Intake
-from gateway.inventory import DeviceSettings
 from gateway.status import LastError, StatusBoard
 from gateway.task_joins import TaskJoins
 

@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from gateway.cli import main
-from gateway.forwarder import Forwarder
+from gateway.forwarding.forwarder import Forwarder
 
 STUBBORN = {"on": True}
 """An in-process test turns this off to let the task end before its event loop closes."""

@@ -12,7 +12,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from adapters.canonical.events import Identification, IdentificationSource
 from edge_store import Outbox, State
-from gateway.config_check import load_settings
+from gateway.config.check import load_settings
 from gateway.daemon import Gateway
 from tests.e2e.harness import ConsumerProcess, http_get, metric_value, wait_for, write_config
 from tests.hardware_sim.broker import Mosquitto

@@ -12,7 +12,7 @@ from adapters.canonical.events import (
     Identification,
     IdentificationSource,
 )
-from gateway.config_check import load_settings
+from gateway.config.check import load_settings
 from gateway.daemon import Gateway
 from tests.e2e.harness import async_wait_for, central_offline, write_config
 

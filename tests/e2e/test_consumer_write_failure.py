@@ -14,7 +14,7 @@ from pathlib import Path
 
 from adapters.canonical.events import Identification, IdentificationSource
 from edge_store import Outbox, State
-from gateway.config_check import load_settings
+from gateway.config.check import load_settings
 from gateway.daemon import Gateway
 from tests.e2e.harness import PYTHON, GrowingJsonLines, _env, async_wait_for, write_config
 from tests.hardware_sim.broker import Mosquitto

@@ -6,7 +6,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from gateway.config_check import load_settings
+from gateway.config.check import load_settings
 from gateway.daemon import Gateway
 from tests.e2e.harness import http_get, write_config
 from tests.hardware_sim.broker import Mosquitto, free_port

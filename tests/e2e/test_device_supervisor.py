@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from adapters.canonical.events import DeviceState
-from gateway.config_check import load_settings
+from gateway.config.check import load_settings
 from gateway.daemon import Gateway
 from gateway.devices.supervisor import RunState, UnknownDeviceError
 from tests.e2e.harness import ConsumerProcess, async_wait_for, http_get, metric_value, write_config

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config_check import load_settings
+from gateway.config.check import load_settings
 from gateway.daemon import Gateway
 from tests.e2e.harness import ConsumerProcess, async_wait_for, write_config
 from tests.hardware_sim.broker import Mosquitto, free_port, wait_for_port

@@ -22,9 +22,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from gateway.broker_input import SIGNATURE_PROPERTY, reply_signature
-from gateway.config_check import load_settings
+from gateway.config.check import load_settings
 from gateway.daemon import Gateway
+from gateway.forwarding.broker_input import SIGNATURE_PROPERTY, reply_signature
 from tests.e2e.harness import ConsumerProcess, http_get, metric_value, write_config
 from tests.e2e.test_astm_analyzer import astm_toml
 from tests.hardware_sim.astm_analyzer import AnalyzerSimulator

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from adapters.canonical.events import Identification, IdentificationSource
-from gateway.config_check import load_settings
+from gateway.config.check import load_settings
 from gateway.daemon import Gateway
-from gateway.forwarder import Forwarder
+from gateway.forwarding.forwarder import Forwarder
 from tests.e2e.harness import (
     PYTHON,
     ConsumerProcess,

@@ -21,7 +21,7 @@ from adapters.lis_analyzers.hl7_results import lab_results_from_hl7
 from adapters.mllp import encode_frame
 from adapters.zones import gateway_zone
 from drivers.tcp import TcpStream
-from gateway.config_check import load_settings
+from gateway.config.check import load_settings
 from gateway.daemon import Gateway
 from gateway.reject_records import read_records
 from tests.e2e.harness import ConsumerProcess, async_wait_for, write_config

@@ -13,7 +13,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from adapters.canonical.events import Identification, IdentificationSource
-from gateway.config_check import load_settings
+from gateway.config.check import load_settings
 from gateway.daemon import Gateway
 from tests.e2e.harness import ConsumerProcess, async_wait_for, http_get, metric_value, write_config
 from tests.hardware_sim.broker import Mosquitto

@@ -2,7 +2,7 @@
 
 Two levels: ``run_device`` driven directly with a recording intake, and the
 whole gateway → Mosquitto → consumer path, which needs the ``intellivue-monitor`` kind in
-``gateway/registry.py`` and is skipped, saying so, until it is registered.
+``gateway/devices/registry.py`` and is skipped, saying so, until it is registered.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from adapters.astm.unread import Position
 from adapters.canonical.events import Alarm, CanonicalEvent, DeviceState, OrderQuery, VitalSigns
 from adapters.canonical.orders import OrderReply
 from adapters.monitors.intellivue_kind import IntelliVueOptions
+from gateway.devices.intake import ConnectionDropReason
+from gateway.devices.registry import DEVICE_KINDS
 from gateway.devices.run import DeviceConfig, run_device
-from gateway.intake import ConnectionDropReason
-from gateway.registry import DEVICE_KINDS
 from tests.e2e.harness import ConsumerProcess, async_wait_for
 from tests.e2e.test_hl7_analyzer import running_gateway
 from tests.hardware_sim.broker import Mosquitto, free_port
@@ -168,7 +168,9 @@ async def test_runner_over_udp_polls_and_answers_split_results() -> None:
     assert intake.rejected == []
 
 
-@pytest.mark.skipif(KIND not in DEVICE_KINDS, reason=f"{KIND} is not in gateway/registry.py yet")
+@pytest.mark.skipif(
+    KIND not in DEVICE_KINDS, reason=f"{KIND} is not in gateway/devices/registry.py yet"
+)
 async def test_gateway_forwards_every_numeric_with_mdc_ucum_and_bed(
     tmp_path: Path, mosquitto: Mosquitto
 ) -> None:

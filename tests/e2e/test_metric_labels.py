@@ -14,9 +14,9 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gateway.config_check import load_settings
+from gateway.config.check import load_settings
 from gateway.daemon import Gateway
-from gateway.topics import KIND_SEGMENTS
+from gateway.forwarding.topics import KIND_SEGMENTS
 from tests.e2e.harness import PYTHON, _env, http_get, write_config
 from tests.hardware_sim.broker import Mosquitto, free_port, wait_for_port
 from tests.hardware_sim.hl7_sender import Hl7Sender

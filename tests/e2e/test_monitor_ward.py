@@ -17,7 +17,7 @@ from typing import Any
 from adapters.canonical.events import VitalSigns
 from adapters.hl7.parse import parse_message
 from adapters.monitors.pcd import monitor_events_from_hl7
-from gateway.config_check import load_settings
+from gateway.config.check import load_settings
 from gateway.daemon import Gateway
 from tests.e2e.harness import (
     ConsumerProcess,

@@ -14,7 +14,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from adapters.canonical.events import Identification, IdentificationSource
-from gateway.config_check import load_settings
+from gateway.config.check import load_settings
 from gateway.daemon import Gateway
 from tests.e2e.harness import async_wait_for, write_config
 from tests.e2e.pki import make_pki

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config_check import load_settings
+from gateway.config.check import load_settings
 from gateway.daemon import Gateway
 from gateway.reject_records import read_records
 from tests.e2e.harness import http_get, metric_value, write_config

@@ -9,7 +9,7 @@ import pytest
 
 from adapters.canonical.events import Identification, IdentificationSource
 from edge_store import StoreFullError
-from gateway.config_check import load_settings
+from gateway.config.check import load_settings
 from gateway.daemon import Gateway
 from tests.e2e.harness import (
     async_wait_for,

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from adapters.canonical.events import Identification, IdentificationSource
-from gateway.config_check import load_settings
+from gateway.config.check import load_settings
 from gateway.daemon import Gateway
 
 

@@ -3,7 +3,7 @@
 The device sends one reading per line (``T 4.2``, degrees Celsius) and waits for the same line
 back as its acknowledgement. Everything the kind is lives in this folder: its options, its
 session (sans-IO: bytes in, bytes and outputs out) and its declaration. Registering it takes one
-row in ``gateway/registry.py``; the driving loop, the transports, the store, the supervisor,
+row in ``gateway/devices/registry.py``; the driving loop, the transports, the store, the supervisor,
 ``config check`` and the forwarder are the gateway's.
 """
 

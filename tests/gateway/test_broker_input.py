@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.canonical.orders import OrderReply
-from gateway.broker_input import (
+from gateway.forwarding.broker_input import (
     MAX_ACK_BYTES,
     MAX_DEPTH,
     MAX_REPLY_BYTES,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config_check import check_config_file, load_settings
-from gateway.config_errors import ConfigError
-from gateway.inventory import Conflict, DeviceSettings, port_conflicts
+from gateway.config.check import check_config_file, load_settings
+from gateway.config.errors import ConfigError
+from gateway.config.inventory import Conflict, DeviceSettings, port_conflicts
 
 GATEWAY = """config_version = 1
 [gateway]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config_check import check_config_file
+from gateway.config.check import check_config_file
 
 GATEWAY = """config_version = 1
 [gateway]

@@ -15,7 +15,7 @@ import pytest
 
 from adapters.canonical.events import DeviceState
 from adapters.scanners.kind import ScannerOptions
-from gateway.device_runners import connections
+from gateway.devices import connections
 from gateway.devices.run import DeviceConfig, run_device
 from tests.gateway.test_scanner_runner import (
     TIMEOUT,

@@ -11,7 +11,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from adapters.canonical.events import Identification, IdentificationSource
 from gateway.envelope import Envelope, UlidFactory, utc_now
-from gateway.mqtt_properties import PublishProperties
+from gateway.forwarding.mqtt_properties import PublishProperties
 from tests.e2e.harness import ConsumerProcess, wait_for
 from tests.hardware_sim.broker import Mosquitto
 

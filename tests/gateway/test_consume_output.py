@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gateway.consume_output import JsonLinesOutput
+from gateway.central.output import JsonLinesOutput
 
 
 def test_lines_reach_a_regular_file_and_sync_makes_them_durable(tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.config_check import check_config_file
-from gateway.credentials import RedactingFormatter, redact
+from gateway.config.check import check_config_file
+from gateway.config.credentials import RedactingFormatter, redact
 from tests.e2e.harness import PYTHON, _env
 
 GATEWAY = '[gateway]\nsite = "bvcr"\nward = "icu-2"\nid = "gw-1"\n'

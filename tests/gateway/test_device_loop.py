@@ -24,8 +24,8 @@ from adapters.kind import PreparedDevice
 from adapters.session import DeviceSession, SessionBase, Store
 from drivers import tcp
 from drivers.base import ByteStream
+from gateway.devices.intake import ConnectionDropReason
 from gateway.devices.loop import drive
-from gateway.intake import ConnectionDropReason
 from tests.example_kind.kind import LineEchoSession
 
 TIMEOUT = 20.0

@@ -17,14 +17,14 @@ from hypothesis import strategies as st
 
 from adapters.canonical.events import DeviceState
 from drivers.backoff import Backoff
+from gateway.config.inventory import DeviceSettings
+from gateway.devices.intake import Intake
 from gateway.devices.supervisor import (
     DeviceSupervisor,
     RunState,
     SupervisorClosedError,
     UnknownDeviceError,
 )
-from gateway.intake import Intake
-from gateway.inventory import DeviceSettings
 from gateway.metrics import Metrics
 from gateway.status import StatusBoard
 from gateway.task_joins import TaskJoins

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edge_store import AsyncOutbox, Durability, NewEntry, Outbox, StoredEntry
-from gateway.lanes import LaneReader
-from gateway.topics import Lane
+from gateway.forwarding.lanes import LaneReader
+from gateway.forwarding.topics import Lane
 
 Step = tuple[str, int, int]  # (what, lane, count)
 

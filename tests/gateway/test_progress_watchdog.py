@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.progress_watchdog import ProgressWatchdog
+from gateway.forwarding.progress_watchdog import ProgressWatchdog
 
 STALL_S = 120.0
 

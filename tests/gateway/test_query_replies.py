@@ -10,11 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client import generate_latest
 
-from gateway.broker_inbox import BrokerInbox
-from gateway.broker_input import SIGNATURE_PROPERTY, reply_signature
+from gateway.forwarding.broker_inbox import BrokerInbox
+from gateway.forwarding.broker_input import SIGNATURE_PROPERTY, reply_signature
+from gateway.forwarding.query_desk import QueryDesk
+from gateway.forwarding.topics import Topics
 from gateway.metrics import Metrics
-from gateway.query_desk import QueryDesk
-from gateway.topics import Topics
 
 TOPICS = Topics("wardlink", "test-site", "icu-1", "gw-1")
 KEY = b"c" * 32

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from adapters.kind import DeviceKind
 from drivers.urls import PLANNED_SCHEMES, SUPPORTED_SCHEMES
-from gateway.registry import DEVICE_KINDS, device_kind, options_model_of, resolve
+from gateway.devices.registry import DEVICE_KINDS, device_kind, options_model_of, resolve
 
 SIMULATORS = Path(__file__).resolve().parents[1] / "hardware_sim"
 
@@ -59,7 +59,7 @@ def test_every_kinds_simulator_is_in_the_source_tree(kind):
 
 
 def test_a_row_that_names_another_kind_is_refused(monkeypatch):
-    from gateway import registry  # noqa: PLC0415
+    from gateway.devices import registry  # noqa: PLC0415
 
     monkeypatch.setitem(registry._ROWS, "pretender", "adapters.scanners.kind:KIND")
     with pytest.raises(ImportError, match="is not the DeviceKind 'pretender'"):
@@ -68,16 +68,16 @@ def test_a_row_that_names_another_kind_is_refused(monkeypatch):
 
 def test_resolve_rejects_malformed_and_missing_names():
     with pytest.raises(ImportError, match="not of the form"):
-        resolve("gateway.registry")
+        resolve("gateway.devices.registry")
     with pytest.raises(ImportError, match="has no attribute 'nope'"):
-        resolve("gateway.registry:nope")
-    assert resolve("gateway.registry:DEVICE_KINDS") is DEVICE_KINDS
+        resolve("gateway.devices.registry:nope")
+    assert resolve("gateway.devices.registry:DEVICE_KINDS") is DEVICE_KINDS
 
 
 def test_every_kinds_sample_entry_validates(tmp_path) -> None:
     """Each kind's annotated sample, pasted into a config, passes `wardlink config check`."""
-    from gateway.config_check import check_config_file  # noqa: PLC0415
-    from gateway.registry import DEVICE_KINDS  # noqa: PLC0415
+    from gateway.config.check import check_config_file  # noqa: PLC0415
+    from gateway.devices.registry import DEVICE_KINDS  # noqa: PLC0415
 
     for kind in DEVICE_KINDS:
         sample = device_kind(kind).sample_config.read_text(encoding="utf-8")

@@ -23,8 +23,8 @@ from adapters.canonical.orders import OrderReply
 from drivers import tcp
 from drivers.backoff import Backoff
 from drivers.base import ByteStream, OpenFailedError
+from gateway.devices.intake import ConnectionDropReason
 from gateway.devices.run import DeviceConfig, run_device
-from gateway.intake import ConnectionDropReason
 from tests.hardware_sim.pty_pair import PtyPair
 from tests.hardware_sim.scanner import Faults, ScannerSim, cccd_qr, gs1_pack, specimen_label
 
@@ -260,7 +260,7 @@ async def test_store_full_does_not_stop_the_runner_nor_log_the_scan(
     intake = RecordingIntake(refuse_first=2)
     port = free_port()
     scans = [CCCD, *sample_scans(3)]
-    with caplog.at_level(logging.DEBUG, logger="gateway.device_runners.scanner"):
+    with caplog.at_level(logging.DEBUG, logger="gateway.devices.scanner"):
         async with running(f"listen://127.0.0.1:{port}", intake):
             stream = await connect_when_listening(port)
             await play(scans, stream)

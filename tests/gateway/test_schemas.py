@@ -163,7 +163,7 @@ def test_fast_validator_agrees_with_the_reference_validator(event: CanonicalEven
 
     from fastjsonschema import JsonSchemaException  # noqa: PLC0415
 
-    from gateway.envelope_validation import EnvelopeValidator  # noqa: PLC0415
+    from gateway.central.validation import EnvelopeValidator  # noqa: PLC0415
 
     fast, reference = EnvelopeValidator(), Draft202012Validator(load_envelope_schema())
     document = json.loads(envelope(event).to_json_bytes())

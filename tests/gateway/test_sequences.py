@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.sequences import SequenceTracker
+from gateway.central.sequences import SequenceTracker
 
 
 def test_an_alarm_overtaking_its_backlog_leaves_no_gap_once_the_backlog_arrives() -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config_check import check_config_file, load_settings
-from gateway.config_errors import ConfigError
+from gateway.config.check import check_config_file, load_settings
+from gateway.config.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 MINIMAL = """

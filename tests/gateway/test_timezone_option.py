@@ -16,7 +16,7 @@ from adapters.lis_analyzers.kind import Hl7AnalyzerOptions
 from adapters.monitors.intellivue_kind import IntelliVueOptions
 from adapters.monitors.kind import Hl7MonitorOptions
 from adapters.zones import ZoneOptions, device_zone
-from gateway.config_check import check_config_file
+from gateway.config.check import check_config_file
 
 GATEWAY = 'config_version = 1\n[gateway]\nsite = "s"\nward = "w"\nid = "g"\n'
 KINDS: list[type[ZoneOptions]] = [

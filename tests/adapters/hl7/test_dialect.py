@@ -22,7 +22,7 @@ from adapters.hl7.dialect import (
 )
 from adapters.hl7.parse import parse_message
 from adapters.lis_analyzers.hl7_reader import AnalyzerReader
-from gateway.inventory import DeviceSettings
+from gateway.config.inventory import DeviceSettings
 from tests.hardware_sim.hl7_sender import messages_in_file
 
 REPO = Path(__file__).resolve().parents[3]

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from adapters.canonical.orders import OrderReply
-from gateway.broker_input import Reason
+from gateway.forwarding.broker_input import Reason
 
 
 @dataclass(frozen=True)

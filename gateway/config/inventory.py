@@ -35,7 +35,7 @@ from drivers.urls import (
     parse_connection_url,
     port_use_of,
 )
-from gateway.registry import DEVICE_KINDS, device_kind, options_model_of
+from gateway.devices.registry import DEVICE_KINDS, device_kind, options_model_of
 
 _SLUG = re.compile(r"[a-z0-9-]+")
 

@@ -18,10 +18,10 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
-from gateway.credentials import redact
-from gateway.inventory import DeviceSettings
-from gateway.registry import DEVICE_KINDS, options_model_of
-from gateway.settings import SECRET_KEYS, Settings
+from gateway.config.credentials import redact
+from gateway.config.inventory import DeviceSettings
+from gateway.config.settings import SECRET_KEYS, Settings
+from gateway.devices.registry import DEVICE_KINDS, options_model_of
 
 _MAX_VALUE_CHARS = 120  # long enough for a full device or file path
 _RANGE_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 
 from edge_store import AsyncOutbox, StoredEntry
-from gateway.topics import Lane
+from gateway.forwarding.topics import Lane
 
 
 class LaneReader:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gateway.forwarder import Forwarder
+    from gateway.forwarding.forwarder import Forwarder
     from gateway.metrics import Metrics
     from gateway.task_joins import TaskJoins
 

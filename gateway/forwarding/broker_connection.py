@@ -11,7 +11,7 @@ import aiomqtt
 import paho.mqtt.client as paho_mqtt
 from aiomqtt.exceptions import MqttConnectError
 
-from gateway.mqtt_properties import connect_properties
+from gateway.forwarding.mqtt_properties import connect_properties
 
 _UNSUPPORTED_PROTOCOL = (1, 132)  # CONNACK: 3.1.1 "refused, protocol version", MQTT 5 0x84
 _SESSION_EXPIRY_S = 7 * 86400

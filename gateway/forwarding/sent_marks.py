@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 
 from edge_store import AsyncOutbox
-from gateway.lanes import LaneReader
+from gateway.forwarding.lanes import LaneReader
 
 SENT_MARKS_LINGER_S = 0.25
 """How long confirmed rows wait to be marked sent together (a draining backlog waits less)."""

@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from gateway.broker_input import (
+from gateway.forwarding.broker_input import (
     MAX_REPLY_BYTES,
     SIGNATURE_PROPERTY,
     Reason,
@@ -22,10 +22,10 @@ from gateway.broker_input import (
     decode_ack,
     decode_query_reply,
 )
+from gateway.forwarding.mqtt_properties import user_property
+from gateway.forwarding.query_desk import QueryDesk
+from gateway.forwarding.topics import Topics
 from gateway.metrics import Metrics
-from gateway.mqtt_properties import user_property
-from gateway.query_desk import QueryDesk
-from gateway.topics import Topics
 
 log = logging.getLogger("wardlink.inbox")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.sequences import SequenceTracker
+from gateway.central.sequences import SequenceTracker
 
 
 @dataclass

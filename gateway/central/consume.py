@@ -3,7 +3,7 @@
 Ops use it to watch a ward; tests use it as the receiving side. It PUBACKs a message only after
 its line is written (paho's manual ack) and, with ``--ack``, confirms envelope ids on the
 gateway's ack topic, so the gateway may consider them delivered end to end, only after their
-lines are fsynced (:mod:`gateway.consume_output`). A write that fails stops the consumer with
+lines are fsynced (:mod:`gateway.central.output`). A write that fails stops the consumer with
 one line and a non-zero exit: what it did not keep is neither PUBACKed nor acknowledged, so the
 broker and the gateway still hold it. So does a network thread that dies: the process stops
 instead of living on without consuming.
@@ -31,14 +31,14 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from gateway.broker_input import SIGNATURE_PROPERTY, nesting_exceeds, reply_signature
-from gateway.consume_acks import ACK_PERIOD_S, PendingAcks
-from gateway.consume_output import JsonLinesOutput
-from gateway.consume_report import Tally, pretty_line
-from gateway.envelope_validation import EnvelopeValidator
-from gateway.mqtt_properties import DIGEST_PROPERTY, connect_properties, user_property
-from gateway.order_book import OrderBook
-from gateway.topics import KIND_SEGMENTS, URGENT_KINDS
+from gateway.central.acks import ACK_PERIOD_S, PendingAcks
+from gateway.central.order_book import OrderBook
+from gateway.central.output import JsonLinesOutput
+from gateway.central.report import Tally, pretty_line
+from gateway.central.validation import EnvelopeValidator
+from gateway.forwarding.broker_input import SIGNATURE_PROPERTY, nesting_exceeds, reply_signature
+from gateway.forwarding.mqtt_properties import DIGEST_PROPERTY, connect_properties, user_property
+from gateway.forwarding.topics import KIND_SEGMENTS, URGENT_KINDS
 
 log = logging.getLogger("wardlink.consume")
 
@@ -61,7 +61,7 @@ class ConsumeOptions:
     username: str | None = None
     password: str | None = None
     orders: Path | None = None
-    """Answer host queries from this order file (:mod:`gateway.order_book`)."""
+    """Answer host queries from this order file (:mod:`gateway.central.order_book`)."""
     reply_key: bytes | None = None
     """Sign query replies with this shared key (the gateways' ``query_reply_key_file``)."""
 

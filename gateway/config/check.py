@@ -14,14 +14,14 @@ from pathlib import Path
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from gateway.config_errors import (
+from gateway.config.errors import (
     ConfigError,
     ConfigProblem,
     problem_at,
     problems_from_validation_error,
 )
-from gateway.inventory import http_port_conflicts
-from gateway.settings import SECRET_KEYS, Settings, read_settings
+from gateway.config.inventory import http_port_conflicts
+from gateway.config.settings import SECRET_KEYS, Settings, read_settings
 
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 

@@ -25,17 +25,17 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from drivers.backoff import Backoff
 from edge_store import AsyncOutbox, DiskRefusedError, StoredEntry
-from gateway.broker_connection import ForwarderConfig, broker_refused_mqtt5, make_client
-from gateway.broker_inbox import BrokerInbox
-from gateway.broker_refusals import BrokerRefusals
-from gateway.lanes import LaneReader
+from gateway.forwarding.broker_connection import ForwarderConfig, broker_refused_mqtt5, make_client
+from gateway.forwarding.broker_inbox import BrokerInbox
+from gateway.forwarding.broker_refusals import BrokerRefusals
+from gateway.forwarding.lanes import LaneReader
+from gateway.forwarding.mqtt_properties import PublishProperties
+from gateway.forwarding.query_desk import QueryDesk
+from gateway.forwarding.sent_marks import SentMarks
+from gateway.forwarding.topics import Topics
 from gateway.metrics import Metrics
-from gateway.mqtt_properties import PublishProperties
-from gateway.query_desk import QueryDesk
-from gateway.sent_marks import SentMarks
 from gateway.status import StatusBoard
 from gateway.task_joins import TaskJoins
-from gateway.topics import Topics
 
 log = logging.getLogger("wardlink.forwarder")
 

@@ -28,7 +28,7 @@ from adapters.canonical.events import DeviceState
 from drivers.backoff import Backoff
 from drivers.base import ByteStream, OpenFailedError, StreamClosedError
 from drivers.registry import accepts_connections, open_listener, open_stream
-from gateway.intake import Intake
+from gateway.devices.intake import Intake
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 ARCHITECTURE §2.4. The file is read, never written. Environment variables beat the file and use
 ``__`` between levels (``WARDLINK_MQTT__URL``). Secrets never live in the file: they come from
 the environment (``WARDLINK_MQTT__PASSWORD``) or from a ``*_file`` key naming a file that holds
-them (systemd credentials, container secrets). ``gateway.config_check.load_settings`` is the
+them (systemd credentials, container secrets). ``gateway.config.check.load_settings`` is the
 entry point that turns every problem into a readable line.
 """
 
@@ -30,8 +30,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from gateway.credentials import loose_secret_files
-from gateway.inventory import DeviceSettings, Slug, validate_inventory
+from gateway.config.credentials import loose_secret_files
+from gateway.config.inventory import DeviceSettings, Slug, validate_inventory
 
 _MQTT_DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 # Keys that hold secrets: never accepted from the file, never shown in an error line.

@@ -1,0 +1,1 @@
+"""The central-side consumer (`wardlink consume`), which the daemon never imports."""

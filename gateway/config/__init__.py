@@ -1,0 +1,1 @@
+"""Configuration: the TOML settings, the device inventory, their checks and errors."""

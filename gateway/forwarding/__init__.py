@@ -1,0 +1,1 @@
+"""Forwarding: outbox lanes to the broker, and what the broker sends back."""
