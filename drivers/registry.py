@@ -66,25 +66,9 @@ def open_listener(url: str, *, tls: ssl.SSLContext | None = None) -> Listener:
     return tcp.listen(spec.host, spec.port, tls=tls)
 
 
-def parse_serial_url(url: str) -> tuple[str, serial.SerialSettings]:
-    """Split a ``serial://`` URL into the port (path or pyserial URL) and its line settings."""
-    spec = _parse(url)
-    if not isinstance(spec, SerialConnection):
-        raise InvalidUrlError(f"{url!r}: expected a serial:// URL")
-    return _serial_target(spec)
-
-
 def _serial_target(spec: SerialConnection) -> tuple[str, serial.SerialSettings]:
     settings = serial.SerialSettings(spec.baudrate, spec.parity, spec.bytesize, spec.stopbits)
     return spec.port, settings
-
-
-def parse_host_port(url: str) -> tuple[str, int]:
-    """Return the host and port of a ``tcp://``, ``listen://`` or ``udp://`` URL."""
-    spec = _parse(url)
-    if isinstance(spec, SerialConnection):
-        raise InvalidUrlError(f"{url!r}: expected tcp://, listen:// or udp://host:port")
-    return spec.host, spec.port
 
 
 def _parse(url: str) -> ConnectionSpec:

@@ -6,64 +6,6 @@ import pytest
 
 from drivers import registry
 from drivers.base import InvalidUrlError
-from drivers.serial import SerialSettings
-
-
-@pytest.mark.parametrize(
-    ("url", "port", "settings"),
-    [
-        ("serial:///dev/ttyUSB0", "/dev/ttyUSB0", SerialSettings()),
-        (
-            "serial:///dev/serial/by-id/usb-FTDI_XN550-if00?baudrate=19200&parity=e&bytesize=7",
-            "/dev/serial/by-id/usb-FTDI_XN550-if00",
-            SerialSettings(baudrate=19200, parity="E", bytesize=7),
-        ),
-        (
-            "serial:///dev/serial/by-path/pci-0000:00:14.0-usb-0:2:1.0-port0?stopbits=1.5",
-            "/dev/serial/by-path/pci-0000:00:14.0-usb-0:2:1.0-port0",
-            SerialSettings(stopbits=1.5),
-        ),
-        ("serial://socket://10.0.4.7:4001", "socket://10.0.4.7:4001", SerialSettings()),
-        (
-            "serial://rfc2217://10.0.4.7:4001?ign_set_control=&baudrate=38400",
-            "rfc2217://10.0.4.7:4001?ign_set_control=",
-            SerialSettings(baudrate=38400),
-        ),
-    ],
-)
-def test_serial_urls_split_into_port_and_line_settings(
-    url: str, port: str, settings: SerialSettings
-) -> None:
-    assert registry.parse_serial_url(url) == (port, settings)
-
-
-@pytest.mark.parametrize(
-    "url",
-    [
-        "serial://",
-        "serial:///dev/ttyUSB0?baud=9600",
-        "serial:///dev/ttyUSB0?baudrate=fast",
-        "serial:///dev/ttyUSB0?parity=X",
-        "serial:///dev/ttyUSB0?bytesize=9",
-    ],
-)
-def test_bad_serial_urls_are_refused(url: str) -> None:
-    with pytest.raises(InvalidUrlError):
-        registry.parse_serial_url(url)
-
-
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [("tcp://10.0.4.21:7001", ("10.0.4.21", 7001)), ("listen://[::1]:6661", ("::1", 6661))],
-)
-def test_host_and_port(url: str, expected: tuple[str, int]) -> None:
-    assert registry.parse_host_port(url) == expected
-
-
-@pytest.mark.parametrize("url", ["tcp://10.0.4.21", "tcp://:7001", "tcp://host:99999"])
-def test_bad_host_port_urls_are_refused(url: str) -> None:
-    with pytest.raises(InvalidUrlError):
-        registry.parse_host_port(url)
 
 
 def test_roles_by_scheme() -> None:
