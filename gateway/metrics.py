@@ -163,7 +163,8 @@ class Metrics:
         )
         self.device_last_message = Gauge(
             "wardlink_device_last_message_timestamp_seconds",
-            "Unix time of the device's last committed message (absent: none since start)",
+            "Unix time of the device's last committed message of this kind, as the kind label of "
+            "wardlink_intake_messages_total (absent: none since the gateway started)",
             ["device", "kind"],
             registry=r,
         )

@@ -156,10 +156,10 @@ class Pipeline:
             self._give_back(device_id, first, last)
             log.info("device %s: a message it sent before, already stored: kept once", device_id)
             return []
-        last_seen = self._metrics.device_last_message.labels(device=device_id, kind=device.kind)
         for event in events:
             self._metrics.bound(self._metrics.messages_in, device_id, event.kind).inc()
-            last_seen.set(self._status.message_committed(device_id).timestamp())
+            at = self._status.message_committed(device_id).timestamp()
+            self._metrics.device_last_message.labels(device=device_id, kind=event.kind).set(at)
             if isinstance(event, QcResult) and event.ambiguous:
                 self._metrics.qc_ambiguous.labels(device=device_id, role=event.role).inc()
             if isinstance(event, LabResult | QcResult):

@@ -63,7 +63,7 @@ async def test_retained_status_carries_fresh_counts_and_is_republished(
             stamp = metric_value(
                 body,
                 "wardlink_device_last_message_timestamp_seconds",
-                f'device="{A}",kind="hl7-analyzer"',
+                f'device="{A}",kind="lab_result"',
             )
             assert time.time() - 60 < stamp <= time.time()
         # A device that never changes is republished too, at the refresh period.
