@@ -47,12 +47,8 @@ def add_devices_command(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
 def run_devices_command(args: argparse.Namespace) -> int:
     if (args.action == "list") != (args.id is None):
-        print(
-            f"wardlink devices {args.action}: "
-            + "no ID after list" * (args.action == "list")
-            + "an ID is needed" * (args.action != "list"),
-            file=sys.stderr,
-        )
+        need = "takes no ID" if args.action == "list" else "needs a device ID"
+        print(f"wardlink devices {args.action}: {need}", file=sys.stderr)
         return 2
     try:
         base = f"http://{load_settings(args.config).http.listen}/api/devices"
@@ -89,7 +85,9 @@ def _call(url: str, method: str) -> Any:
     except urllib.error.HTTPError as exc:
         raise _Failed(_error_text(exc)) from None
     except (OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
+        from gateway.devices.api import plain_words  # noqa: PLC0415 - keep every command light
+
+        reason = plain_words(str(getattr(exc, "reason", exc)))
         msg = f"no gateway answers at {url} ({reason}); is it running? (systemctl status wardlink)"
         raise _Failed(msg) from None
 
@@ -120,14 +118,26 @@ def _table(devices: list[dict[str, Any]]) -> None:
     rows = [_COLUMNS, *(_row(device) for device in devices)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
     for row in rows:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        print("  ".join(cells).rstrip())
 
 
 def _details(device: dict[str, Any]) -> None:
-    for key, value in device.items():
-        shown = (
-            ", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else value
-        )
-        print(f"{key:<18} {'-' if shown is None else shown}")
+    error, simulator = device["last_error"], device["simulator"]
+    lines = {
+        **{key: device[key] for key in ("id", "kind", "state", "detail", "connection")},
+        "dialect": device["dialect"],
+        "enabled": _yes(device["enabled"])
+        + f" (in the config: {_yes(device['enabled_in_config'])})",
+        "last message": device["last_message_at"] or "never",
+        "last error": f"{error['text']} (at {error['at']})" if error else "none",
+        "started": device["started_at"],
+        **{key.replace("_", " "): count for key, count in device["counts"].items()},
+        "simulator": simulator["command"] if simulator else "none",
+    }
+    for key, value in lines.items():
+        print(f"{key:<16} {'-' if value is None else value}")
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"

@@ -10,6 +10,8 @@ documented in ``docs/devices-api.md``.
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -30,6 +32,8 @@ from gateway.http import Reply, Request
 from gateway.status import StatusBoard
 
 PREFIX = "/api/devices"
+_OS_ERROR = re.compile(r"\[Errno (\d{1,5})\][^;]*")
+"""``[Errno 111] Connect call failed ('127.0.0.1', 2575)``: the OS's words without the noise."""
 ACTIONS = ("enable", "disable", "restart")
 
 
@@ -108,10 +112,10 @@ class DevicesApi:
             "enabled": view.run_state is RunState.RUNNING,
             "enabled_in_config": view.enabled,
             "state": _state(view, listens=accepts_connections(settings.connection)),
-            "detail": None if view.detail is None else redact(view.detail),
+            "detail": None if view.detail is None else plain_words(view.detail),
             "last_error": None
             if view.last_error is None
-            else {"text": redact(view.last_error.text), "at": _time(view.last_error.at)},
+            else {"text": plain_words(view.last_error.text), "at": _time(view.last_error.at)},
             "last_message_at": _time(view.last_message_at),
             "started_at": _time(view.started_at),
             "counts": {
@@ -136,6 +140,11 @@ def _state(view: DeviceView, *, listens: bool) -> str:
     if view.link is DeviceState.ERROR:
         return "error"
     return "listening" if listens else "idle"
+
+
+def plain_words(text: str) -> str:
+    """``text`` with OS error codes said in words and URL credentials masked."""
+    return _OS_ERROR.sub(lambda match: os.strerror(int(match[1])).lower(), redact(text))
 
 
 def _time(at: datetime | None) -> str | None:

@@ -145,3 +145,36 @@ async def test_actions_are_refused_off_the_loopback(tmp_path: Path) -> None:
     finally:
         gateway.stop()
         await running
+
+
+async def test_a_failing_device_reads_error_in_plain_words(tmp_path: Path) -> None:
+    closed = listen_port()  # nothing listens there: every connect attempt is refused
+    dialing = (
+        f'[[devices]]\nid = "scanner-1"\nkind = "serial-scanner"\n'
+        f'connection = "tcp://127.0.0.1:{closed}"\n'
+        '[[devices]]\nid = "scanner-off"\nkind = "serial-scanner"\n'
+        'connection = "tcp://127.0.0.1:9"\nenabled = false\n'
+    )
+    config = write_config(tmp_path, "mqtt://127.0.0.1:1", devices=dialing)
+    gateway = Gateway(load_settings(config))
+    running = asyncio.create_task(gateway.run())
+    try:
+        await async_wait_for(
+            lambda: gateway.status.last_error("scanner-1") is not None, 20, "a refused connect"
+        )
+        listed = await wardlink(config, "list", "--json")
+        failing, off = json.loads(listed.stdout)
+        assert (failing["state"], failing["enabled"]) == ("error", True)
+        assert "refused" in failing["last_error"]["text"].lower()
+        assert (off["state"], off["enabled"], off["enabled_in_config"]) == (
+            "disabled",
+            False,
+            False,
+        )
+        assert off["connection"] == "tcp://127.0.0.1:9"
+        table = (await wardlink(config, "list")).stdout.splitlines()
+        assert table[1].split()[:3] == ["scanner-1", "serial-scanner", "error"]
+        assert "refused" in table[1].lower()
+    finally:
+        gateway.stop()
+        await running
