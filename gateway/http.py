@@ -1,14 +1,15 @@
 """The control surface: Prometheus ``/metrics``, ``/healthz``, ``/readyz`` and ``/api/...``.
 
-A deliberately tiny HTTP/1.1 responder on asyncio streams: three GET routes do not justify a web
-framework on a Raspberry Pi. ``/healthz`` means the event loop and the store still answer (a wedged
-store thread fails it, so a supervisor can restart the process); ``/readyz`` means "data given to
-this gateway is safe": the store takes writes, and the broker is reachable or the backlog is
-buffering within quota. ``/api/...`` routes answer JSON for the operator's commands (e.g.
+A deliberately tiny HTTP/1.1 responder on asyncio streams: a handful of JSON routes do not justify
+a web framework on a Raspberry Pi. ``/healthz`` means the event loop and the store still answer
+(a wedged store thread fails it, so a supervisor can restart the process); ``/readyz`` means
+"data given to this gateway is safe": the store takes writes, and the broker is reachable or the
+backlog is buffering within quota. ``/api/...`` routes answer JSON for the operator's commands (e.g.
 ``/api/unmapped-codes`` for ``wardlink unmapped``, ``/api/devices`` for ``wardlink devices``).
 
 Requests are bounded: a request line of 4 KiB, 16 KiB of headers, 1 KiB of body (no route reads
-one), 10 s in all. Anything past that is answered 4xx and closed; the gateway never crashes on it.
+one), 10 s to arrive and 10 s for the answer to leave. A request past a size bound is answered
+400, 413 or 431, one past its time is closed; none ever stops the gateway.
 
 **Actions** (``POST``, e.g. ``/api/devices/{id}/disable``) change what the gateway does and have
 no login yet: they are answered only while the control surface listens on a loopback address
@@ -140,18 +141,21 @@ class ControlServer:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            async with asyncio.timeout(_REQUEST_TIMEOUT_S):
-                try:
+            try:
+                async with asyncio.timeout(_REQUEST_TIMEOUT_S):
                     request = await _read_request(reader)
-                    status, content_type, body = await self._route(request)
-                except _Refused as refused:
-                    status, content_type = refused.status, "application/json"
-                    body = json.dumps({"error": str(refused)}).encode() + b"\n"
-                head = (
-                    f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\n"
-                    f"Content-Type: {content_type}\r\n"
-                    f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-                )
+                # Not under the request's timeout: cancelling a device's stop half way would
+                # leave it neither running nor released. Actions are bounded by the supervisor.
+                status, content_type, body = await self._route(request)
+            except _Refused as refused:
+                status, content_type = refused.status, "application/json"
+                body = json.dumps({"error": str(refused)}).encode() + b"\n"
+            head = (
+                f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\n"
+                f"Content-Type: {content_type}\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            )
+            async with asyncio.timeout(_REQUEST_TIMEOUT_S):
                 writer.write(head.encode() + body)
                 await writer.drain()
         except (TimeoutError, ConnectionError):
