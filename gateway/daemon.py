@@ -18,6 +18,7 @@ from pathlib import Path
 
 from edge_store import AsyncOutbox, Durability, Outbox
 from gateway.config.settings import Settings
+from gateway.devices.api import DevicesApi
 from gateway.devices.registry import device_kind
 from gateway.devices.supervisor import DeviceSupervisor
 from gateway.forwarding.broker_connection import ForwarderConfig
@@ -148,6 +149,7 @@ class Gateway:
             self.liveness,
             self.readiness,
             api={"/api/unmapped-codes": self.pipeline.unmapped.listing},
+            routes=[DevicesApi(self.devices, self.status)],
         )
         self._housekept_at = time.monotonic()
         for device in settings.devices:

@@ -161,6 +161,13 @@ class Metrics:
             ["device"],
             registry=r,
         )
+        self.device_last_message = Gauge(
+            "wardlink_device_last_message_timestamp_seconds",
+            "Unix time of the device's last committed message of this kind, as the kind label of "
+            "wardlink_intake_messages_total (absent: none since the gateway started)",
+            ["device", "kind"],
+            registry=r,
+        )
         self.broker_input_rejected = Counter(
             "wardlink_broker_input_rejected_total",
             "Broker messages dropped unread: topic_kind ack|query_reply|other, reason from "

@@ -158,7 +158,8 @@ class Pipeline:
             return []
         for event in events:
             self._metrics.bound(self._metrics.messages_in, device_id, event.kind).inc()
-            self._status.message_committed(device_id)
+            at = self._status.message_committed(device_id).timestamp()
+            self._metrics.device_last_message.labels(device=device_id, kind=event.kind).set(at)
             if isinstance(event, QcResult) and event.ambiguous:
                 self._metrics.qc_ambiguous.labels(device=device_id, role=event.role).inc()
             if isinstance(event, LabResult | QcResult):
@@ -216,6 +217,7 @@ class Pipeline:
 
     def count_rejected(self, device_id: str, reason: str, raw: bytes | None = None) -> None:
         self._metrics.rejected.labels(device=device_id).inc()
+        self._status.input_rejected(device_id)
         if self._rejects is not None:
             # Kept, and logged once per burst, off the event loop (the archive never blocks).
             self._rejects.keep(device_id, reason, raw or b"")

@@ -6,6 +6,12 @@ Assistant's log-once rule): the 3 a.m. log should say what changed, not repeat i
 ``disabled`` means the gateway does not run the device (disabled in the configuration, or
 stopped at runtime); ``wardlink_device_enabled`` says the same, so a stopped device is never
 read as a disconnected one.
+
+**Freshness** (issue 14: a monitor's retained status once read ``messages_total: 0`` while
+``/metrics`` counted 18). A change of state is published at once; counts that moved since the last
+publish within :attr:`StatusBoard.counts_every_s`; and every device at least every
+:attr:`StatusBoard.refresh_every_s`, changed or not. Publishing on every message would double the
+broker traffic of a busy ward for a number nobody reads that fast.
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ from gateway.metrics import Metrics
 
 log = logging.getLogger("wardlink.status")
 
+COUNTS_EVERY_S = 5.0
+REFRESH_EVERY_S = 60.0
+
 UNREAD_POSITIONS_LIMIT = 64
 """Distinct unread positions kept per device; more are summed under ``"<type>-*"`` (bounded)."""
 
@@ -38,15 +47,27 @@ class LastError:
 class StatusBoard:
     """The latest status of every device; the forwarder publishes what changed."""
 
-    def __init__(self, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        metrics: Metrics,
+        *,
+        counts_every_s: float = COUNTS_EVERY_S,
+        refresh_every_s: float = REFRESH_EVERY_S,
+    ) -> None:
         self._metrics = metrics
+        self.counts_every_s = counts_every_s
+        self.refresh_every_s = refresh_every_s
         self._status: dict[str, DeviceStatus] = {}
         self._last_message: dict[str, datetime] = {}
         self._messages: dict[str, int] = {}
         self._errors: dict[str, int] = {}
+        self._rejects: dict[str, int] = {}
+        self._connects: dict[str, int] = {}
         self._last_error: dict[str, LastError] = {}
         self._unread: dict[str, dict[str, int]] = {}
         self._dirty: set[str] = set()
+        self._counted: set[str] = set()
+        """Devices whose counts moved since their status was last taken for publishing."""
         self.changed = asyncio.Event()
 
     def add_device(self, device_id: str, *, enabled: bool = True) -> None:
@@ -63,6 +84,8 @@ class StatusBoard:
         if state is DeviceState.ERROR:
             self._errors[device_id] = self._errors.get(device_id, 0) + 1
             self._last_error[device_id] = LastError(detail or "error", utc_now())
+        if state is DeviceState.CONNECTED and (previous is None or previous.state != state):
+            self._connects[device_id] = self._connects.get(device_id, 0) + 1
         if previous is None or previous.state != state:
             level = logging.WARNING if state is DeviceState.ERROR else logging.INFO
             log.log(
@@ -73,9 +96,22 @@ class StatusBoard:
         self._status[device_id] = self._build(device_id, state, detail)
         self._mark(device_id)
 
-    def message_committed(self, device_id: str) -> None:
-        self._last_message[device_id] = utc_now()
+    def message_committed(self, device_id: str) -> datetime:
+        """Count one committed message; its time (also ``last_message_at``)."""
+        at = self._last_message[device_id] = utc_now()
         self._messages[device_id] = self._messages.get(device_id, 0) + 1
+        self._counted.add(device_id)
+        return at
+
+    def input_rejected(self, device_id: str) -> None:
+        self._rejects[device_id] = self._rejects.get(device_id, 0) + 1
+
+    def rejects_total(self, device_id: str) -> int:
+        return self._rejects.get(device_id, 0)
+
+    def reconnects_total(self, device_id: str) -> int:
+        """Times the device's link came up again after it had been up once."""
+        return max(0, self._connects.get(device_id, 0) - 1)
 
     def fields_unread(self, device_id: str, unread: Mapping[Position, int]) -> None:
         """Add a message's unread ASTM fields to the device's status (``"P-7": 2``)."""
@@ -97,8 +133,18 @@ class StatusBoard:
     def take_changed(self) -> list[str]:
         """Devices whose status changed since the last call (all of them after a reconnect)."""
         changed, self._dirty = sorted(self._dirty), set()
+        self._counted -= set(changed)
         self.changed.clear()
         return changed
+
+    def take_counted(self) -> list[str]:
+        """Devices whose counts moved since their status was last taken."""
+        counted, self._counted = sorted(self._counted), set()
+        return counted
+
+    @property
+    def device_ids(self) -> list[str]:
+        return list(self._status)
 
     def mark_all_changed(self) -> None:
         for device_id in self._status:

@@ -200,6 +200,10 @@ class DeviceSupervisor:
     def state(self, device_id: str) -> DeviceView:
         return self._view(self._device(device_id))
 
+    def settings_of(self, device_id: str) -> DeviceSettings:
+        """The device's inventory entry, as the supervisor runs it."""
+        return self._device(device_id).settings
+
     def snapshot(self) -> list[DeviceView]:
         """Every device, in inventory order."""
         return [self._view(device) for device in self._devices.values()]

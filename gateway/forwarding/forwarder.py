@@ -32,6 +32,7 @@ from gateway.forwarding.lanes import LaneReader
 from gateway.forwarding.mqtt_properties import PublishProperties
 from gateway.forwarding.query_desk import QueryDesk
 from gateway.forwarding.sent_marks import SentMarks
+from gateway.forwarding.status_publishing import publish_statuses
 from gateway.forwarding.topics import Topics
 from gateway.metrics import Metrics
 from gateway.status import StatusBoard
@@ -289,11 +290,7 @@ class Forwarder:
             self._wake.set()
 
     async def _publish_statuses(self, client: aiomqtt.Client) -> None:
-        while True:
-            for device_id in self._status.take_changed():
-                payload = self._status.snapshot(device_id).model_dump_json(exclude_none=True)
-                await client.publish(self._topics.device_status(device_id), payload, 1, True)
-            await self._status.changed.wait()
+        await publish_statuses(client, self._topics, self._status)
 
     def _status_payload(self, state: str) -> bytes:
         return json.dumps({"state": state, "gateway_id": self._topics.gateway_id}).encode()
