@@ -8,11 +8,19 @@ APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -y -q
 
 .PHONY: demo test check lint typecheck pytest bench soak schemas clean
 
-$(VENV)/.installed: pyproject.toml
+# The venv itself, with python3-venv installed first when Debian lacks it.
+$(PY):
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
 	  echo "python3-venv is missing; installing it (Debian/Ubuntu)"; \
 	  $(APT) update -qq && $(APT) install python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install -q --upgrade pip
+
+# `make demo` needs the gateway and the embedded broker, not the test tools.
+$(VENV)/.demo-installed: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[demo]'
+	@touch $@
+
+$(VENV)/.installed: pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e '.[test]'
 	$(PY) -m tests.peers.python_astm install
 	@touch $@
@@ -29,7 +37,7 @@ fuse:
 	  echo "installing the fuse3 Debian package for the power-cut tests"; \
 	  $(APT) install fuse3 >/dev/null 2>&1 || { $(APT) update -qq && $(APT) install fuse3; }; }
 
-demo: $(VENV)/.installed
+demo: $(VENV)/.demo-installed
 	$(PY) -m tests.hardware_sim.ward $(DEMO_ARGS)
 
 lint: $(VENV)/.installed
