@@ -25,11 +25,13 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PY) -m tests.peers.python_astm install
 	@touch $@
 
-# The tests run a real Mosquitto; install Debian's package when it is missing.
+# The tests run a real Mosquitto, and the demo test runs the mosquitto_sub line the demo prints;
+# install Debian's packages when they are missing.
 mosquitto:
-	@command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || { \
-	  echo "installing the mosquitto Debian package for the tests"; \
-	  $(APT) install mosquitto >/dev/null 2>&1 || { $(APT) update -qq && $(APT) install mosquitto; }; }
+	@{ command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ]; } && command -v mosquitto_sub >/dev/null || { \
+	  echo "installing the mosquitto and mosquitto-clients Debian packages for the tests"; \
+	  $(APT) install mosquitto mosquitto-clients >/dev/null 2>&1 || { \
+	    $(APT) update -qq && $(APT) install mosquitto mosquitto-clients; }; }
 
 # The power-cut tests mount a FUSE filesystem: Debian's fuse3 brings libfuse 3 and fusermount3.
 fuse:
