@@ -42,7 +42,7 @@ def _check_live_hints(lines: list[str]) -> None:
     assert json.loads(envelope)["gateway_id"] == "gw-demo"
     for label, usage in (("consumer", "wardlink consume"), ("gateway", "wardlink run")):
         command = shlex.split(_hint(lines, label).split("  (log:")[0])
-        assert command[0] == ".venv/bin/wardlink"
+        assert command[0].endswith("/wardlink")  # a path: the venv is not on PATH
         shown = _run_hint([*command, "--help"])
         assert shown.returncode == 0, shown.stderr
         assert shown.stdout.startswith(f"usage: {usage} ")
