@@ -8,20 +8,30 @@ APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -y -q
 
 .PHONY: demo test check lint typecheck pytest bench soak schemas clean
 
-$(VENV)/.installed: pyproject.toml
+# The venv itself, with python3-venv installed first when Debian lacks it.
+$(PY):
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
 	  echo "python3-venv is missing; installing it (Debian/Ubuntu)"; \
 	  $(APT) update -qq && $(APT) install python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install -q --upgrade pip
+
+# `make demo` needs the gateway and the embedded broker, not the test tools.
+$(VENV)/.demo-installed: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[demo]'
+	@touch $@
+
+$(VENV)/.installed: pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e '.[test]'
 	$(PY) -m tests.peers.python_astm install
 	@touch $@
 
-# The tests run a real Mosquitto; install Debian's package when it is missing.
+# The tests run a real Mosquitto, and the demo test runs the mosquitto_sub line the demo prints;
+# install Debian's packages when they are missing.
 mosquitto:
-	@command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || { \
-	  echo "installing the mosquitto Debian package for the tests"; \
-	  $(APT) install mosquitto >/dev/null 2>&1 || { $(APT) update -qq && $(APT) install mosquitto; }; }
+	@{ command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ]; } && command -v mosquitto_sub >/dev/null || { \
+	  echo "installing the mosquitto and mosquitto-clients Debian packages for the tests"; \
+	  $(APT) install mosquitto mosquitto-clients >/dev/null 2>&1 || { \
+	    $(APT) update -qq && $(APT) install mosquitto mosquitto-clients; }; }
 
 # The power-cut tests mount a FUSE filesystem: Debian's fuse3 brings libfuse 3 and fusermount3.
 fuse:
@@ -29,7 +39,7 @@ fuse:
 	  echo "installing the fuse3 Debian package for the power-cut tests"; \
 	  $(APT) install fuse3 >/dev/null 2>&1 || { $(APT) update -qq && $(APT) install fuse3; }; }
 
-demo: $(VENV)/.installed
+demo: $(VENV)/.demo-installed
 	$(PY) -m tests.hardware_sim.ward $(DEMO_ARGS)
 
 lint: $(VENV)/.installed

@@ -1,4 +1,4 @@
-"""``wardlink``: run the gateway, check its config, inspect the outbox, consume, simulate."""
+"""wardlink: run the gateway, check its config, inspect the outbox, consume, simulate."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from gateway.devices.registry import DEVICE_KINDS, device_kind
 SOURCE_TREE = Path(__file__).resolve().parents[1]
 _TOOLS: dict[str, tuple[str, str]] = {
     "fault-proxy": ("fault_proxy", "a TCP proxy adding latency, cuts, half-open links"),
-    "ward": ("ward", "the whole simulated ward of `make demo`"),
+    "ward": ("ward", "the whole simulated ward of make demo"),
 }
 """Simulators that stand in for no single kind; each kind names its own in its declaration."""
 
@@ -34,7 +34,7 @@ def add_sim_command(commands: argparse._SubParsersAction[argparse.ArgumentParser
     sim = commands.add_parser(
         "sim",
         help="run a device simulator (from the source tree)",
-        description="Run a device simulator; `wardlink sim NAME --help` shows its options.",
+        description="Run a device simulator; wardlink sim NAME --help shows its options.",
         epilog="simulators:\n"
         + "\n".join(f"  {name:<12} {text}" for name, (_, text) in known.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -55,6 +55,8 @@ def run_simulator(args: argparse.Namespace) -> int:
         return 2
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SOURCE_TREE), env.get("PYTHONPATH")]))
+    # Its --help then names the command the user typed (tests/hardware_sim/cli_name.py).
+    env["WARDLINK_SIM_PROG"] = f"wardlink sim {args.name}"
     # The simulator replaces this process, so signals (systemd, kill, Ctrl-C) reach it
     # directly. Our own interpreter and a module from the fixed table: nothing untrusted.
     command = [sys.executable, "-m", f"tests.hardware_sim.{module}", *args.args]

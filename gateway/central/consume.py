@@ -34,7 +34,8 @@ from paho.mqtt.properties import Properties
 from gateway.central.acks import ACK_PERIOD_S, PendingAcks
 from gateway.central.order_book import OrderBook
 from gateway.central.output import JsonLinesOutput
-from gateway.central.report import Tally, pretty_line
+from gateway.central.pretty import PrettyLines
+from gateway.central.report import Tally
 from gateway.central.validation import EnvelopeValidator
 from gateway.forwarding.broker_input import SIGNATURE_PROPERTY, nesting_exceeds, reply_signature
 from gateway.forwarding.mqtt_properties import DIGEST_PROPERTY, connect_properties, user_property
@@ -70,6 +71,7 @@ class Consumer:
     def __init__(self, options: ConsumeOptions, out: JsonLinesOutput) -> None:
         self.options = options
         self.tally = Tally()
+        self._pretty = PrettyLines() if options.pretty else None
         self._out = out
         self._seen: set[str] = set()
         self._validate = EnvelopeValidator()
@@ -177,7 +179,7 @@ class Consumer:
         if self._orders is not None and envelope["payload"]["kind"] == "order_query":
             self._answer(topic, envelope["payload"])
         # The bytes as they arrived (byte-faithful for audit); counted once written, not before.
-        line = pretty_line(envelope).encode() if self.options.pretty else payload
+        line = self._pretty.line(envelope).encode() if self._pretty else payload
         self._out.write_line(line)
         self._seen.add(envelope_id)
         tally.unique += 1

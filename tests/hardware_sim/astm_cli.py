@@ -14,10 +14,10 @@ import logging
 import sys
 from pathlib import Path
 
-from tests.hardware_sim import astm_analyzer
 from tests.hardware_sim.astm_analyzer import AnalyzerSimulator, Options
 from tests.hardware_sim.astm_faults import Faults
 from tests.hardware_sim.astm_transcripts import messages_in_file, synthetic_results
+from tests.hardware_sim.cli_name import prog
 from tests.hardware_sim.pty_pair import PtyPair
 
 log = logging.getLogger("astm_analyzer")
@@ -73,7 +73,9 @@ async def _run(args: argparse.Namespace) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        description=astm_analyzer.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog=prog("python -m tests.hardware_sim.astm_analyzer"),
+        description="An ASTM E1381/E1394 lab analyzer (the instrument) sending results to the "
+        "gateway (the host) over TCP or a virtual serial port, with faults on chosen frames.",
     )
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--connect", metavar="HOST:PORT", help="dial a gateway that listens")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import getpass
+import logging
 import shutil
 import signal
 import socket
@@ -127,6 +128,10 @@ async def embedded_broker(host: str = "127.0.0.1", port: int | None = None) -> A
     """Run amqtt in this event loop; yields the broker URL."""
     from amqtt.broker import Broker  # noqa: PLC0415 - optional, demo-only dependency
 
+    # amqtt warns about its own defaults and logs errors for every MQTT 5 CONNECT it cannot read
+    # (the gateway's probe before it falls back to 3.1.1) and every connection closed unread,
+    # which buried the demo's coded events. A broker that truly fails shows in the gateway's log.
+    logging.getLogger("amqtt").setLevel(logging.CRITICAL)
     port = port or free_port()
     config: dict[str, Any] = {
         "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},

@@ -13,6 +13,7 @@ import contextlib
 import sys
 
 from tests.hardware_sim import fault_proxy
+from tests.hardware_sim.cli_name import prog
 from tests.hardware_sim.fault_proxy import FaultProxy
 from tests.hardware_sim.fault_proxy_link import Direction
 
@@ -70,7 +71,10 @@ async def _main(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=fault_proxy.__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog=prog("python -m tests.hardware_sim.fault_proxy"),
+        description=fault_proxy.__doc__.splitlines()[0],
+    )
     parser.add_argument("--listen", required=True, metavar="[HOST:]PORT")
     parser.add_argument("--upstream", required=True, metavar="HOST:PORT")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="each direction")

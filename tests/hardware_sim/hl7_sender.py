@@ -24,6 +24,7 @@ from pathlib import Path
 from adapters.mllp import Frame, MllpReceiver, encode_frame
 from drivers import tcp
 from drivers.base import ByteStream
+from tests.hardware_sim.cli_name import prog
 
 log = logging.getLogger("hl7_sender")
 
@@ -166,7 +167,9 @@ async def _main(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog=prog("python -m tests.hardware_sim.hl7_sender"), description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--connect", required=True, metavar="HOST:PORT")
     parser.add_argument("--file", help="HL7 file to replay (CR-separated or MLLP-framed)")
     parser.add_argument("--count", type=int, default=10, help="synthetic messages to send")

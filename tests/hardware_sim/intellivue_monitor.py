@@ -57,6 +57,7 @@ from adapters.monitors.intellivue.pdu import (
     decode_data_export,
 )
 from adapters.monitors.intellivue.wire import PduError, u32
+from tests.hardware_sim.cli_name import prog
 from tests.hardware_sim.monitor import LIMITS, NUMERICS, SimulatedBed
 from tests.hardware_sim.pty_pair import PtyPair
 
@@ -245,7 +246,11 @@ async def _run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.hardware_sim.intellivue_monitor")
+    parser = argparse.ArgumentParser(
+        prog=prog("python -m tests.hardware_sim.intellivue_monitor"),
+        description="A Philips IntelliVue monitor speaking Data Export (MIB/RS232 on a pty, or "
+        "UDP): answers the gateway's polls with numerics and raises an SpO2 alarm.",
+    )
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--pty", metavar="DIR", help="make a pty pair in DIR; prints its path")
     where.add_argument("--udp", metavar="PORT", type=int, help="answer on udp://127.0.0.1:PORT")

@@ -14,6 +14,7 @@ import json
 import logging
 
 from tests.hardware_sim import monitor_ward
+from tests.hardware_sim.cli_name import prog
 from tests.hardware_sim.monitor_ward import MonitorWard
 
 log = logging.getLogger("monitor_ward")
@@ -34,7 +35,10 @@ async def _main(args: argparse.Namespace) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=monitor_ward.__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog=prog("python -m tests.hardware_sim.monitor_ward"),
+        description=monitor_ward.__doc__.splitlines()[0],
+    )
     parser.add_argument("--connect", required=True, metavar="HOST:PORT")
     parser.add_argument("--beds", type=int, default=30)
     parser.add_argument("--rate", type=float, default=1.0, help="snapshots per bed per second")

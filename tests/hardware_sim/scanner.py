@@ -24,6 +24,7 @@ from typing import Protocol
 
 from drivers import tcp
 from drivers.base import ByteStream
+from tests.hardware_sim.cli_name import prog
 
 log = logging.getLogger("scanner-sim")
 
@@ -171,7 +172,9 @@ async def serve_and_play(sim: ScannerSim, host: str, port: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog=prog("python -m tests.hardware_sim.scanner"), description=__doc__.splitlines()[0]
+    )
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--connect", metavar="HOST:PORT", help="connect to a listen:// gateway")
     target.add_argument("--serve", metavar="PORT", type=int, help="serve a tcp:// gateway")

@@ -1,4 +1,4 @@
-"""``make demo``: a simulated ward — broker, gateway, device simulators and the central consumer.
+"""make demo: a simulated ward — broker, gateway, device simulators and the central consumer.
 
 Uses the machine's Mosquitto when there is one, otherwise an embedded amqtt broker (MQTT 3.1.1
 only, which also shows the gateway's fallback). Every device kind with a simulator joins the
@@ -7,7 +7,8 @@ analyzer on a pty (RS-232), bed 7's HL7 bedside monitor (PCD-01/PCD-04 over MLLP
 Philips IntelliVue, which the gateway polls over Data Export on a pty (MIB/RS232). Both monitors
 dip their SpO2 once, raising an alarm. The consumer prints one line per coded event as it
 arrives and answers the ASTM analyzer's host queries from a small order file. Ctrl-C (or
-``--duration``) stops everything cleanly and prints the consumer's tally.
+``--duration``) stops everything cleanly and prints the consumer's tally. The commands it prints
+run as printed: ``wardlink`` is named by its path in the venv, which is not on PATH.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import contextlib
 import itertools
 import os
 import random
+import shlex
 import shutil
 import signal
 import subprocess
@@ -25,6 +27,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tests.hardware_sim.broker import (
     Mosquitto,
@@ -33,6 +36,7 @@ from tests.hardware_sim.broker import (
     free_port,
     wait_for_port,
 )
+from tests.hardware_sim.cli_name import prog
 from tests.hardware_sim.pty_pair import PtyPair
 from tests.hardware_sim.scanner import ScannerSim, connect_and_play, generated_scans
 from tests.hardware_sim.ward_devices import (
@@ -104,6 +108,17 @@ forward = "interval"
 interval_s = 1.5
 """
 
+
+def _wardlink() -> list[str]:
+    """The ``wardlink`` command beside this interpreter, as a user can type it from here."""
+    script = Path(sys.executable).parent / "wardlink"
+    if not script.exists():  # run from a tree without `pip install -e`
+        return [sys.executable, "-m", "gateway"]
+    with contextlib.suppress(ValueError):
+        return [str(script.relative_to(Path.cwd()))]
+    return [str(script)]
+
+
 CODE_MAP = Path(__file__).resolve().parents[2] / "adapters/lis_analyzers/codemaps/example.csv"
 
 
@@ -158,12 +173,13 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
             PtyPair(workdir, "usb-WardLink_MIB-if00") as intellivue_pty,
         ):
             scanner_port, analyzer_port, monitor_port = free_port(), free_port(), free_port()
+            http_port = free_port()
             config = workdir / "wardlink.toml"
             config.write_text(
                 CONFIG.format(
                     broker=broker_url,
                     store=workdir / "outbox.db",
-                    http_port=free_port(),
+                    http_port=http_port,
                     scanner_port=scanner_port,
                     pty=pty.path,
                     astm_pty=astm_pty.path,
@@ -175,37 +191,29 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
             )
             orders = workdir / "orders.csv"
             orders.write_text(ORDERS, encoding="utf-8")
-            consumer = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gateway",
-                    "consume",
-                    "--broker",
-                    broker_url,
-                    "--pretty",
-                    "--mqtt",
-                    mqtt_version,
-                    "--clean",
-                    "--client-id",
-                    "demo-centre",
-                    "--orders",
-                    str(orders),
-                ],
-                env=env,
-            )
-            say(
-                f"consumer: `wardlink consume --pretty --orders {orders}` — coded events "
-                "appear below"
-            )
+            wardlink = _wardlink()
+            consume = [
+                *wardlink,
+                "consume",
+                "--broker",
+                broker_url,
+                "--pretty",
+                "--mqtt",
+                mqtt_version,
+                "--clean",
+                "--client-id",
+                "demo-centre",
+                "--orders",
+                str(orders),
+            ]
+            consumer = subprocess.Popen(consume, env=env)
+            say(f"consumer: {shlex.join(consume)}")
+            say("  coded events appear below, one line each")
             gateway_log = workdir / "gateway.log"
+            run = [*wardlink, "run", "--config", str(config)]
             with gateway_log.open("w") as log:
-                gateway = subprocess.Popen(
-                    [sys.executable, "-m", "gateway", "run", "--config", str(config)],
-                    stderr=log,
-                    env=env,
-                )
-            say(f"gateway: `wardlink run --config {config}` (log: {gateway_log})")
+                gateway = subprocess.Popen(run, stderr=log, env=env)
+            say(f"gateway: {shlex.join(run)}  (log: {gateway_log})")
             # The IntelliVue only answers the gateway's polls; it outlives the gateway so that the
             # gateway's Release Request on shutdown is answered, as a real monitor's would be.
             intellivue = asyncio.create_task(intellivue_monitor(intellivue_pty))
@@ -215,6 +223,13 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
                 await asyncio.to_thread(wait_for_port, "127.0.0.1", scanner_port, 30)
                 await asyncio.to_thread(wait_for_port, "127.0.0.1", analyzer_port, 30)
                 await asyncio.to_thread(wait_for_port, "127.0.0.1", monitor_port, 30)
+                await asyncio.to_thread(wait_for_port, "127.0.0.1", http_port, 30)
+                say(f"metrics: http://127.0.0.1:{http_port}/metrics")
+                broker = urlsplit(broker_url)
+                say(
+                    f"raw envelopes: mosquitto_sub -h {broker.hostname} -p {broker.port} "
+                    "-t 'wardlink/#' -v"
+                )
                 rng = random.Random(7)
                 uplink = asyncio.Event()
                 sims = [
@@ -249,15 +264,13 @@ async def run_ward(workdir: Path, *, broker_choice: str, duration_s: float | Non
                         say(f"a simulator failed: {outcome!r}")
                 consumer.send_signal(signal.SIGTERM)
                 await asyncio.to_thread(consumer.wait, 30)
-    say(
-        f"gateway exited with {code}; store kept in {workdir} (`wardlink outbox stats "
-        f"--store {workdir / 'outbox.db'}`)"
-    )
+    stats = [*_wardlink(), "outbox", "stats", "--store", str(workdir / "outbox.db")]
+    say(f"gateway exited with {code}; store kept in {workdir}: {shlex.join(stats)}")
     return code
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="make demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=prog("make demo"), description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=None, help="seconds (default: Ctrl-C)")
     parser.add_argument("--broker", choices=["auto", "mosquitto", "embedded"], default="auto")
     parser.add_argument("--workdir", type=Path, default=Path("demo-data"))
