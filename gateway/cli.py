@@ -46,7 +46,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     loop = asyncio.new_event_loop()
     stuck = 0
     try:
-        stuck = loop.run_until_complete(run_gateway(settings))
+        stuck = loop.run_until_complete(run_gateway(settings, args.config))
     except StoreError as exc:
         print(f"{settings.store.path}: {exc}", file=sys.stderr)
         return 3
