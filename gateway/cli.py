@@ -18,6 +18,7 @@ from gateway.config.check import load_settings
 from gateway.config.credentials import RedactingFormatter, redact
 from gateway.config.errors import ConfigError
 from gateway.log_limits import limit_repeats_everywhere
+from gateway.reload_command import add_reload_command
 from gateway.sim_command import add_sim_command
 
 
@@ -274,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     unmapped.add_argument("--json", action="store_true", help="the API's JSON as it is")
     unmapped.set_defaults(func=_cmd_unmapped)
     add_sim_command(commands)
+    add_reload_command(commands)
     return parser
 
 

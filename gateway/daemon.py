@@ -30,6 +30,7 @@ from gateway.forwarding.query_desk import QueryDesk
 from gateway.forwarding.topics import Topics
 from gateway.http import ControlServer, Verdict
 from gateway.metrics import Metrics
+from gateway.pid_file import pid_file
 from gateway.pipeline import DeviceInfo, Pipeline
 from gateway.rejects import RejectArchive
 from gateway.status import StatusBoard
@@ -289,7 +290,8 @@ async def run_gateway(settings: Settings, config_path: Path | None = None) -> in
         loop.add_signal_handler(sig, gateway.stop)
     loop.add_signal_handler(signal.SIGHUP, reload_on_hangup)
     try:
-        await gateway.run()
+        with pid_file(settings.store.path):  # for `wardlink reload`
+            await gateway.run()
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             with contextlib.suppress(Exception):

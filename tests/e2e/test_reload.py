@@ -121,3 +121,49 @@ async def test_sighup_with_a_broken_file_changes_nothing_and_logs_why(
             assert "is not a known device kind" in log_text()
     finally:
         await stop_gateway(gateway, log_path)
+
+
+async def test_wardlink_reload_checks_the_file_then_signals_the_running_gateway(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    ports = {A: listen_port(), B: listen_port()}
+    config = write_config(tmp_path, mosquitto.url, devices=devices_toml(ports))
+    original = config.read_text(encoding="utf-8")
+    log_path = tmp_path / "gateway.log"
+    gateway = start_gateway(config, log_path)
+
+    def reload() -> subprocess.CompletedProcess[str]:
+        command = [PYTHON, "-m", "gateway", "reload", "--config", str(config)]
+        return subprocess.run(command, env=_env(), capture_output=True, text=True, check=False)
+
+    try:
+        async with feeding(ports) as analyzers:
+            await async_wait_for(
+                lambda: all(analyzers[d].acked >= 5 for d in (A, B)), 60, "A and B delivering"
+            )
+            config.write_text(original.replace('kind = "hl7-analyzer"', 'kind = "nope"', 1))
+            refused = await asyncio.to_thread(reload)
+            assert refused.returncode == 1
+            assert "devices[0] (id=analyzer-a).kind: 'nope' is not a known" in refused.stderr
+            assert "not reloaded; the gateway keeps its configuration" in refused.stderr
+
+            config.write_text(
+                original.replace(
+                    f'connection = "listen://127.0.0.1:{ports[B]}"\n',
+                    f'connection = "listen://127.0.0.1:{ports[B]}"\nencoding = "latin-1"\n',
+                ),
+                encoding="utf-8",
+            )
+            done = await asyncio.to_thread(reload)
+            assert done.returncode == 0, done.stderr
+            assert f"asked gateway {gateway.pid} to reload it" in done.stdout
+            await async_wait_for(
+                lambda: analyzers[B].connections == 2, 30, "B reconnected after its restart"
+            )
+            assert "reloaded: restarted: analyzer-b" in log_path.read_text()
+            assert (analyzers[A].connections, analyzers[A].dropped) == (1, 0)
+    finally:
+        await stop_gateway(gateway, log_path)
+    gone = await asyncio.to_thread(reload)
+    assert gone.returncode == 1
+    assert "gateway.pid: not found" in gone.stderr
