@@ -161,6 +161,7 @@ class Gateway:
             self.devices,
             self.overrides,
             on_configure=self._learn_device,
+            host_queries=desk is not None,
         )
         host, _, port = settings.http.listen.rpartition(":")
         self.control = ControlServer(

@@ -22,6 +22,7 @@ from gateway.config.errors import ConfigError
 from gateway.config.inventory import DeviceSettings
 from gateway.config.settings import Settings
 from gateway.devices.overrides import DeviceOverrides
+from gateway.devices.registry import device_kind
 from gateway.devices.supervisor import DeviceSupervisor, RunState, SupervisorClosedError
 
 log = logging.getLogger("wardlink.reload")
@@ -106,6 +107,7 @@ class Reloader:
         devices: the supervisor.
         overrides: the runtime overlay, applied to the new file's inventory too.
         on_configure: told of every added or changed entry before its device (re)starts.
+        host_queries: whether the gateway subscribed to host-query answers at start.
     """
 
     def __init__(
@@ -117,6 +119,7 @@ class Reloader:
         overrides: DeviceOverrides,
         *,
         on_configure: Callable[[DeviceSettings], None],
+        host_queries: bool,
     ) -> None:
         self._path = path
         self._settings = settings
@@ -124,6 +127,7 @@ class Reloader:
         self._devices = devices
         self._overrides = overrides
         self._on_configure = on_configure
+        self._host_queries = host_queries
         self._lock = asyncio.Lock()
 
     async def reload(self) -> ReloadOutcome:
@@ -149,6 +153,11 @@ class Reloader:
         inventory = await asyncio.to_thread(self._overrides.apply, new.devices)
         plan = plan_devices(self.inventory, inventory)
         outcome = ReloadOutcome(needs_restart=startup_sections_changed(self._settings, new))
+        # Answers are subscribed to at start only when some device asked then.
+        if not self._host_queries and any(
+            d.enabled and device_kind(d.kind).asks_host for d in plan.configure
+        ):
+            outcome.needs_restart.append("host queries")
         running = {v.id for v in self._devices.snapshot() if v.run_state is RunState.RUNNING}
         for device_id in plan.remove:
             await self._devices.remove(device_id)
