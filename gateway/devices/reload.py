@@ -151,7 +151,9 @@ class Reloader:
         if isinstance(new, ReloadOutcome):
             return new
         inventory = await asyncio.to_thread(self._overrides.apply, new.devices)
-        plan = plan_devices(self.inventory, inventory)
+        # Re-applied to the running inventory too: enable/disable since then are recorded there.
+        running_now = await asyncio.to_thread(self._overrides.apply, self.inventory)
+        plan = plan_devices(running_now, inventory)
         outcome = ReloadOutcome(needs_restart=startup_sections_changed(self._settings, new))
         # Answers are subscribed to at start only when some device asked then.
         if not self._host_queries and any(

@@ -59,6 +59,11 @@ async def test_a_device_disabled_at_runtime_stays_disabled_across_a_restart(
             assert await gateway.devices.disable(A) is True
             assert refuses_connections(ports[A])
             assert gateway.devices.state(A).enabled is False
+            # Reloading the unchanged TOML leaves the runtime state alone.
+            outcome = await gateway.reloader.reload()
+            assert (outcome.restarted, outcome.started, outcome.stopped) == ([], [], [])
+            assert gateway.devices.state(A).detail == "stopped"
+            assert refuses_connections(ports[A])
         finally:
             await stopped(gateway, running)
 
