@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.cli import main
+from gateway.cli import build_parser
 from gateway.pid_file import NoGatewayError, pid_file, pid_path, running_pid
 from tests.e2e.harness import write_config
 
@@ -58,12 +58,19 @@ def test_any_content_gives_a_live_pid_or_a_reason(tmp_path: Path, raw: bytes) ->
         os.kill(answer, 0)  # alive (or another user's: PermissionError would fail the test)
 
 
+def reload(config: Path) -> int:
+    """``wardlink reload --config CONFIG``, without main's process-wide logging setup."""
+    args = build_parser().parse_args(["reload", "--config", str(config)])
+    code: int = args.func(args)
+    return code
+
+
 def test_reload_without_a_running_gateway_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = write_config(tmp_path, "mqtt://127.0.0.1:1883")
 
-    assert main(["reload", "--config", str(config)]) == 1
+    assert reload(config) == 1
     assert "not reloaded: " in capsys.readouterr().err
 
 
@@ -73,7 +80,7 @@ def test_reload_of_a_broken_file_signals_nothing(
     config = write_config(tmp_path, "mqtt://127.0.0.1:1883")
     config.write_text(config.read_text() + "[[devices]]\nid = 'Bad Id'\n")
     with pid_file(tmp_path / "outbox.db"):  # this process would get a SIGHUP and die
-        assert main(["reload", "--config", str(config)]) == 1
+        assert reload(config) == 1
     err = capsys.readouterr().err
     assert "devices[1]" in err
     assert "not reloaded; the gateway keeps its configuration" in err
