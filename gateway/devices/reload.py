@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gateway.config.check import check_config_file, load_settings
+from gateway.config.check import load_settings
 from gateway.config.errors import ConfigError
 from gateway.config.inventory import DeviceSettings
 from gateway.config.settings import Settings
@@ -74,12 +74,9 @@ class DevicePlan:
 
 def read_for_reload(path: Path) -> Settings | ReloadOutcome:
     """The new settings, or a refused outcome naming every problem as ``config check`` does."""
-    problems = check_config_file(path)
-    if problems:
-        return ReloadOutcome(problems=problems)
     try:
         return load_settings(path)
-    except ConfigError as exc:  # the file changed again between the check and the load
+    except ConfigError as exc:
         return ReloadOutcome(problems=exc.lines())
 
 
