@@ -19,6 +19,7 @@ from gateway.config.credentials import RedactingFormatter, redact
 from gateway.config.errors import ConfigError
 from gateway.devices_command import add_devices_command
 from gateway.log_limits import limit_repeats_everywhere
+from gateway.reload_command import add_reload_command
 from gateway.sim_command import add_sim_command
 
 
@@ -47,7 +48,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     loop = asyncio.new_event_loop()
     stuck = 0
     try:
-        stuck = loop.run_until_complete(run_gateway(settings))
+        stuck = loop.run_until_complete(run_gateway(settings, args.config))
     except StoreError as exc:
         print(f"{settings.store.path}: {exc}", file=sys.stderr)
         return 3
@@ -276,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     unmapped.set_defaults(func=_cmd_unmapped)
     add_sim_command(commands)
     add_devices_command(commands)
+    add_reload_command(commands)
     return parser
 
 

@@ -17,9 +17,12 @@ import time
 from pathlib import Path
 
 from edge_store import AsyncOutbox, Durability, Outbox
+from gateway.config.inventory import DeviceSettings
 from gateway.config.settings import Settings
 from gateway.devices.api import DevicesApi
+from gateway.devices.overrides import DeviceOverrides, disabled_names
 from gateway.devices.registry import device_kind
+from gateway.devices.reload import Reloader, ReloadOutcome
 from gateway.devices.supervisor import DeviceSupervisor
 from gateway.forwarding.broker_connection import ForwarderConfig
 from gateway.forwarding.forwarder import Forwarder
@@ -28,6 +31,7 @@ from gateway.forwarding.query_desk import QueryDesk
 from gateway.forwarding.topics import Topics
 from gateway.http import ControlServer, Verdict
 from gateway.metrics import Metrics
+from gateway.pid_file import pid_file
 from gateway.pipeline import DeviceInfo, Pipeline
 from gateway.rejects import RejectArchive
 from gateway.status import StatusBoard
@@ -82,22 +86,22 @@ def forwarder_config(settings: Settings) -> ForwarderConfig:
 
 
 class Gateway:
-    def __init__(self, settings: Settings) -> None:
+    """The running gateway; ``reloader`` re-reads ``config_path`` (``None``: it refuses)."""
+
+    def __init__(self, settings: Settings, config_path: Path | None = None) -> None:
         self.settings = settings
+        self.overrides = DeviceOverrides.beside(settings.store.path)
+        # The runtime overlay wins over the TOML's `enabled`.
+        inventory = self.overrides.apply(settings.devices)
         self.metrics = Metrics()
         self.status = StatusBoard(self.metrics)
-        self.topics = Topics(
-            settings.mqtt.topic_root,
-            settings.gateway.site,
-            settings.gateway.ward,
-            settings.gateway.id,
-        )
+        gateway = settings.gateway
+        self.topics = Topics(settings.mqtt.topic_root, gateway.site, gateway.ward, gateway.id)
         self._stop = asyncio.Event()
         self._used_bytes = 0
         self.tasks = TaskJoins(self.metrics)
         self._quota_bytes = settings.store.outbox_quota_bytes
-        devices = [d for d in settings.devices if d.enabled]
-        self._devices = devices
+        devices = [d for d in inventory if d.enabled]
         self.outbox = AsyncOutbox(
             open_outbox(settings, owner=True),
             max_batch=settings.store.max_batch,
@@ -125,6 +129,10 @@ class Gateway:
         self.forwarder_liveness = ForwarderLiveness(
             settings.mqtt.stall_after_s, self.forwarder, self.tasks, self.metrics
         )
+        # Shared with the pipeline, so devices added by a reload are known to it too.
+        self._device_info: dict[str, DeviceInfo] = {}
+        for device in inventory:
+            self._learn_device(device)
         self.rejects = RejectArchive(
             Path(settings.store.path).parent / "rejected",
             budget_bytes=settings.store.reject_budget_bytes,
@@ -136,11 +144,22 @@ class Gateway:
             outbox=self.outbox,
             metrics=self.metrics,
             status=self.status,
-            devices={d.id: DeviceInfo(kind=d.kind, encoding=d.encoding) for d in settings.devices},
+            devices=self._device_info,
             rejects=self.rejects,
             desk=desk,
         )
-        self.devices = DeviceSupervisor(settings.devices, self.pipeline, self.status, self.tasks)
+        self.devices = DeviceSupervisor(
+            inventory, self.pipeline, self.status, self.tasks, overrides=self.overrides
+        )
+        self.reloader = Reloader(
+            config_path,
+            settings,
+            inventory,
+            self.devices,
+            self.overrides,
+            on_configure=self._learn_device,
+            host_queries=desk is not None,
+        )
         host, _, port = settings.http.listen.rpartition(":")
         self.control = ControlServer(
             host,
@@ -152,12 +171,15 @@ class Gateway:
             routes=[DevicesApi(self.devices, self.status)],
         )
         self._housekept_at = time.monotonic()
-        for device in settings.devices:
+        for device in inventory:
             self.status.add_device(device.id, enabled=device.enabled)
         self.metrics.outbox_quota.set(self._quota_bytes)
 
     def stop(self) -> None:
         self._stop.set()
+
+    def _learn_device(self, device: DeviceSettings) -> None:
+        self._device_info[device.id] = DeviceInfo(kind=device.kind, encoding=device.encoding)
 
     def liveness(self) -> Verdict:
         # Housekeeping reads the store every few seconds; if it stalls, the store or the loop
@@ -194,9 +216,10 @@ class Gateway:
         try:
             await self.devices.start_all()
             log.info(
-                "gateway %s up: %d devices, store %s",
+                "gateway %s up: %d devices%s, store %s",
                 self.topics.base,
-                len(self._devices),
+                sum(d.enabled for d in self.reloader.inventory),
+                disabled_names(self.reloader.inventory),
                 self.settings.store.path,
             )
             await self._stop.wait()
@@ -247,19 +270,29 @@ class Gateway:
             since_prune += _STATS_PERIOD_S
 
 
-async def run_gateway(settings: Settings) -> int:
+async def run_gateway(settings: Settings, config_path: Path | None = None) -> int:
     """Run until SIGTERM or SIGINT; the number of tasks that would not stop (0 normally).
 
-    With tasks left behind, the caller must not wait for them (``asyncio.run`` would, forever).
+    SIGHUP reloads ``config_path``. With tasks left behind, the caller must not wait for them
+    (``asyncio.run`` would, forever).
     """
-    gateway = Gateway(settings)
+    gateway = Gateway(settings, config_path)
     loop = asyncio.get_running_loop()
+    reloads: set[asyncio.Task[ReloadOutcome]] = set()
+
+    def reload_on_hangup() -> None:
+        task = asyncio.create_task(gateway.reloader.reload(), name="reload")
+        reloads.add(task)  # held until done: the loop keeps only weak references to tasks
+        task.add_done_callback(reloads.discard)
+
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, gateway.stop)
+    loop.add_signal_handler(signal.SIGHUP, reload_on_hangup)
     try:
-        await gateway.run()
+        with pid_file(settings.store.path):  # for `wardlink reload`
+            await gateway.run()
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             with contextlib.suppress(Exception):
                 loop.remove_signal_handler(sig)
     return gateway.tasks.stuck()

@@ -76,8 +76,8 @@ class DevicesApi:
                 },
             )
         act: dict[str, Callable[[str], Awaitable[bool | None]]] = {
-            "enable": self._supervisor.start,
-            "disable": self._supervisor.stop,
+            "enable": self._supervisor.enable,
+            "disable": self._supervisor.disable,
             "restart": self._supervisor.restart,
         }
         try:

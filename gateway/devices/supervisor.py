@@ -1,9 +1,7 @@
-"""The per-device supervisor: start, stop and restart one device without touching the others.
+"""The per-device supervisor: start, stop, restart, enable or disable one device alone.
 
-Each running device is one task that calls
-:func:`gateway.devices.run.run_device` and, when the runner fails, marks the device
-in error on the status board and starts it again with backoff: one device's failures never stop
-the gateway or another device.
+Each running device is one task running :func:`gateway.devices.run.run_device`; a failed runner
+marks its device in error and is started again with backoff, never stopping another device.
 
 Stopping a device cancels its task and waits for it, bounded (:class:`TaskJoins`), so its
 connections and listening port are closed before :meth:`DeviceSupervisor.stop` returns. The
@@ -25,7 +23,9 @@ from adapters.canonical.events import DeviceState
 from drivers.backoff import Backoff
 from gateway.config.inventory import DeviceSettings
 from gateway.devices.intake import Intake
+from gateway.devices.overrides import DeviceOverrides
 from gateway.devices.run import run_device
+from gateway.devices.supervisor_errors import SupervisorClosedError, UnknownDeviceError
 from gateway.envelope import utc_now
 from gateway.status import LastError, StatusBoard
 from gateway.task_joins import TaskJoins
@@ -53,20 +53,6 @@ class RunState(StrEnum):
     """Not run: never started, stopped, or its runner returned."""
 
 
-class UnknownDeviceError(LookupError):
-    """The id names no device of the inventory."""
-
-    def __init__(self, device_id: str, known: Iterable[str]) -> None:
-        self.device_id = device_id
-        super().__init__(
-            f"no device {device_id[:80]!r} in the inventory; known: {', '.join(known) or 'none'}"
-        )
-
-
-class SupervisorClosedError(RuntimeError):
-    """A device was to be started after :meth:`DeviceSupervisor.stop_all` (shutdown)."""
-
-
 @dataclass(frozen=True)
 class DeviceView:
     """One device as the supervisor and the status board see it, at one instant."""
@@ -74,7 +60,7 @@ class DeviceView:
     id: str
     kind: str
     enabled: bool
-    """As configured (``enabled`` in the TOML); a configured-off device can still be started."""
+    """As configured: the TOML's ``enabled``, or the runtime overlay's where it has the device."""
     run_state: RunState
     link: DeviceState
     """The state the status topic shows: connected, disconnected, error or disabled."""
@@ -116,6 +102,7 @@ class DeviceSupervisor:
         run: serves one device until cancelled (tests pass a stand-in).
         stop_timeout_s: bound of each stop's join.
         backoff: a new restart backoff per run.
+        overrides: where :meth:`enable` and :meth:`disable` record the state (none: nowhere).
     """
 
     def __init__(
@@ -128,6 +115,7 @@ class DeviceSupervisor:
         run: RunDevice = run_device,
         stop_timeout_s: float = STOP_TIMEOUT_S,
         backoff: Callable[[], Backoff] = restart_backoff,
+        overrides: DeviceOverrides | None = None,
     ) -> None:
         self._devices = {device.id: _Device(device) for device in devices}
         self._intake = intake
@@ -136,6 +124,7 @@ class DeviceSupervisor:
         self._run = run
         self._stop_timeout_s = stop_timeout_s
         self._backoff = backoff
+        self._overrides = overrides
         self._closed = False
         self._stopping: set[asyncio.Task[None]] = set()
         """Tasks a stop or restart is joining: shutdown joins them too."""
@@ -176,6 +165,37 @@ class DeviceSupervisor:
             log.info("device %s restarted", device_id)
             return released
 
+    async def enable(self, device_id: str) -> None:
+        """Start the device and record it enabled, so it also runs after a restart."""
+        await self.start(device_id)
+        await self._record(device_id, enabled=True)
+
+    async def disable(self, device_id: str) -> bool:
+        """Stop the device and record it disabled; ``False`` as for :meth:`stop`."""
+        released = await self.stop(device_id)
+        await self._record(device_id, enabled=False)
+        return released
+
+    async def configure(self, settings: DeviceSettings) -> bool:
+        """Adopt a new or changed entry: end its run, start it if enabled; ``False`` as for stop."""
+        if settings.id not in self._devices:
+            self._status.add_device(settings.id, enabled=settings.enabled)
+        device = self._devices.setdefault(settings.id, _Device(settings))
+        async with device.lock:
+            released = await self._cancel(device)
+            device.settings = settings
+            if settings.enabled:
+                self._launch(device)
+            else:
+                self._status.report_state(settings.id, DeviceState.DISABLED, None)
+            return released
+
+    async def remove(self, device_id: str) -> bool:
+        """Stop the device and forget it; ``False`` as for :meth:`stop`."""
+        released = await self.stop(device_id)
+        del self._devices[device_id]
+        return released
+
     async def start_all(self) -> None:
         """Start every device enabled in the configuration."""
         for device in self._devices.values():
@@ -207,6 +227,12 @@ class DeviceSupervisor:
     def snapshot(self) -> list[DeviceView]:
         """Every device, in inventory order."""
         return [self._view(device) for device in self._devices.values()]
+
+    async def _record(self, device_id: str, *, enabled: bool) -> None:
+        device = self._device(device_id)
+        device.settings = device.settings.model_copy(update={"enabled": enabled})
+        if self._overrides is not None:
+            await asyncio.to_thread(self._overrides.record, device_id, enabled)
 
     def _device(self, device_id: str) -> _Device:
         try:

@@ -20,7 +20,8 @@ import pytest
 from adapters.canonical.events import DeviceState
 from gateway.config.check import load_settings
 from gateway.daemon import Gateway
-from gateway.devices.supervisor import RunState, UnknownDeviceError
+from gateway.devices.supervisor import RunState
+from gateway.devices.supervisor_errors import UnknownDeviceError
 from tests.e2e.harness import ConsumerProcess, async_wait_for, http_get, metric_value, write_config
 from tests.e2e.test_status_topics import BASE, StatusWatcher
 from tests.hardware_sim.broker import Mosquitto
