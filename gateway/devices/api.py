@@ -21,13 +21,8 @@ from adapters.canonical.events import DeviceState
 from drivers.registry import accepts_connections
 from gateway.config.credentials import redact
 from gateway.devices.registry import device_kind
-from gateway.devices.supervisor import (
-    DeviceSupervisor,
-    DeviceView,
-    RunState,
-    SupervisorClosedError,
-    UnknownDeviceError,
-)
+from gateway.devices.supervisor import DeviceSupervisor, DeviceView, RunState
+from gateway.devices.supervisor_errors import SupervisorClosedError, UnknownDeviceError
 from gateway.http import Reply, Request
 from gateway.status import StatusBoard
 

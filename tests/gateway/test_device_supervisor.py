@@ -19,12 +19,8 @@ from adapters.canonical.events import DeviceState
 from drivers.backoff import Backoff
 from gateway.config.inventory import DeviceSettings
 from gateway.devices.intake import Intake
-from gateway.devices.supervisor import (
-    DeviceSupervisor,
-    RunState,
-    SupervisorClosedError,
-    UnknownDeviceError,
-)
+from gateway.devices.supervisor import DeviceSupervisor, RunState
+from gateway.devices.supervisor_errors import SupervisorClosedError, UnknownDeviceError
 from gateway.metrics import Metrics
 from gateway.status import StatusBoard
 from gateway.task_joins import TaskJoins
