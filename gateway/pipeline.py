@@ -141,8 +141,15 @@ class Pipeline:
                 )
             )
         key = None if message_key is None else MessageKey(device_id, message_key)
+        append = asyncio.ensure_future(self._outbox.append_message(key, entries))
         try:
-            stored = await self._outbox.append_message(key, entries)
+            stored = await asyncio.shield(append)
+        except asyncio.CancelledError:
+            # Stopped mid-commit: the commit goes on in the store's writer thread. Wait for it
+            # (the caller's join is bounded) so the status and metrics agree with the store.
+            (outcome,) = await asyncio.gather(append, return_exceptions=True)
+            self._settle(device_id, events, first, last, outcome)
+            raise
         except StoreError as exc:
             self._give_back(device_id, first, last)
             self.refusing = True
@@ -156,6 +163,24 @@ class Pipeline:
             self._give_back(device_id, first, last)
             log.info("device %s: a message it sent before, already stored: kept once", device_id)
             return []
+        self._count_committed(device_id, events)
+        return [entry.id for entry in entries]
+
+    def _settle(
+        self,
+        device_id: str,
+        events: Sequence[CanonicalEvent],
+        first: int,
+        last: int,
+        outcome: object,
+    ) -> None:
+        """Account for a commit its caller stopped waiting for: counted, or its seq given back."""
+        if outcome is None or isinstance(outcome, BaseException):
+            self._give_back(device_id, first, last)
+        else:
+            self._count_committed(device_id, events)
+
+    def _count_committed(self, device_id: str, events: Sequence[CanonicalEvent]) -> None:
         for event in events:
             self._metrics.bound(self._metrics.messages_in, device_id, event.kind).inc()
             at = self._status.message_committed(device_id).timestamp()
@@ -171,7 +196,6 @@ class Pipeline:
                     if not observation.local_code.code.strip():  # forwarded flagged NO_CODE
                         metric = self._metrics.results_without_code
                         self._metrics.bound(metric, device_id, event.kind).inc()
-        return [entry.id for entry in entries]
 
     def _give_back(self, device_id: str, first: int, last: int) -> None:
         # When nothing newer was handed out, so a device that retries after a refusal (or
